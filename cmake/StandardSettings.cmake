@@ -1,0 +1,21 @@
+# Settings every target links PRIVATE, instead of global flags.
+add_library(standard_settings INTERFACE)
+target_compile_features(standard_settings INTERFACE cxx_std_17)
+set(CMAKE_CXX_EXTENSIONS OFF)
+
+if(PMROBOKASSA_ENABLE_SANITIZER_ADDRESS)
+    target_compile_options(standard_settings INTERFACE -fsanitize=address -fno-omit-frame-pointer)
+    target_link_options(standard_settings INTERFACE -fsanitize=address)
+endif()
+if(PMROBOKASSA_ENABLE_SANITIZER_UNDEFINED)
+    target_compile_options(standard_settings INTERFACE -fsanitize=undefined
+                                                       -fno-sanitize-recover=undefined)
+    target_link_options(standard_settings INTERFACE -fsanitize=undefined)
+endif()
+
+add_library(standard_warnings INTERFACE)
+target_compile_options(standard_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                                   -Wno-sign-conversion -Wnon-virtual-dtor)
+if(PMROBOKASSA_WARNINGS_AS_ERRORS)
+    target_compile_options(standard_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,167 @@
+#include "sqlite.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+namespace rk::sql {
+
+namespace {
+
+ErrorKind kind_of(int code) {
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PROTOCOL:
+    case SQLITE_NOMEM:
+        return ErrorKind::store_unavailable;
+    case SQLITE_CONSTRAINT:
+        return ErrorKind::conflict;
+    default:
+        // SQLITE_CORRUPT, SQLITE_NOTADB and the like: a person must look.
+        return ErrorKind::internal;
+    }
+}
+
+} // namespace
+
+SqliteError::SqliteError(int code, int extended_code, const std::string& message)
+    : Error(kind_of(code), "", message), m_code(code), m_extended_code(extended_code) {}
+
+void Database::Closer::operator()(sqlite3* db) const noexcept {
+    sqlite3_close_v2(db);
+}
+void Statement::Finalizer::operator()(sqlite3_stmt* stmt) const noexcept {
+    sqlite3_finalize(stmt);
+}
+
+Database Database::open(const std::string& path, OpenMode mode, int busy_timeout_ms) {
+    if (mode == OpenMode::create_if_missing) {
+        // Create the file ourselves so it is born 0640; SQLite would use
+        // 0644 and give the -wal/-shm files the same mode as this one.
+        int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            ::close(fd);
+        } else if (errno != EEXIST) {
+            throw SqliteError(SQLITE_CANTOPEN, SQLITE_CANTOPEN,
+                              "cannot create " + path + ": " + std::strerror(errno));
+        }
+    }
+    sqlite3* raw = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    Database db(raw);
+    if (rc != SQLITE_OK) {
+        std::string reason = raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+        throw SqliteError(rc, rc, "cannot open the store " + path + ": " + reason);
+    }
+    sqlite3_extended_result_codes(raw, 1);
+    sqlite3_busy_timeout(raw, busy_timeout_ms);
+    return db;
+}
+
+void Database::check(int code, const char* what) const {
+    if (code == SQLITE_OK || code == SQLITE_ROW || code == SQLITE_DONE) {
+        return;
+    }
+    throw SqliteError(code, sqlite3_extended_errcode(m_db.get()),
+                      std::string(what) + ": " + sqlite3_errmsg(m_db.get()));
+}
+
+void Database::exec(const char* sql) {
+    check(sqlite3_exec(m_db.get(), sql, nullptr, nullptr, nullptr), sql);
+}
+
+Statement Database::prepare(std::string_view sql) {
+    sqlite3_stmt* stmt = nullptr;
+    check(sqlite3_prepare_v2(m_db.get(), sql.data(), static_cast<int>(sql.size()), &stmt, nullptr),
+          "prepare");
+    return Statement(*this, stmt);
+}
+
+std::int64_t Database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(m_db.get());
+}
+int Database::changes() const {
+    return sqlite3_changes(m_db.get());
+}
+bool Database::in_transaction() const {
+    return sqlite3_get_autocommit(m_db.get()) == 0;
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+    m_db->check(sqlite3_bind_int64(m_stmt.get(), index, value), "bind");
+    return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+    m_db->check(sqlite3_bind_text(m_stmt.get(), index, text.data(), static_cast<int>(text.size()),
+                                  SQLITE_TRANSIENT),
+                "bind");
+    return *this;
+}
+
+Statement& Statement::bind_blob(int index, std::string_view bytes) {
+    m_db->check(sqlite3_bind_blob(m_stmt.get(), index, bytes.data(), static_cast<int>(bytes.size()),
+                                  SQLITE_TRANSIENT),
+                "bind");
+    return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+    m_db->check(sqlite3_bind_null(m_stmt.get(), index), "bind");
+    return *this;
+}
+
+bool Statement::step() {
+    int rc = sqlite3_step(m_stmt.get());
+    m_db->check(rc, "step");
+    return rc == SQLITE_ROW;
+}
+
+void Statement::run() {
+    while (step()) {
+    }
+}
+
+std::int64_t Statement::column_int64(int column) const {
+    return sqlite3_column_int64(m_stmt.get(), column);
+}
+
+std::string Statement::column_text(int column) const {
+    const void* data = sqlite3_column_blob(m_stmt.get(), column);
+    int size = sqlite3_column_bytes(m_stmt.get(), column);
+    return data != nullptr ? std::string(static_cast<const char*>(data), size) : std::string();
+}
+
+std::optional<std::int64_t> Statement::column_optional_int64(int column) const {
+    if (sqlite3_column_type(m_stmt.get(), column) == SQLITE_NULL) {
+        return std::nullopt;
+    }
+    return column_int64(column);
+}
+
+Transaction::Transaction(Database& db) : m_db(db) {
+    m_db.exec("BEGIN IMMEDIATE");
+}
+
+Transaction::~Transaction() {
+    if (!m_done) {
+        // Never throws: a failed rollback leaves SQLite to roll back when
+        // the connection closes.
+        sqlite3_exec(m_db.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+}
+
+void Transaction::commit() {
+    m_db.exec("COMMIT");
+    m_done = true;
+}
+
+} // namespace rk::sql

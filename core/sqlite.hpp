@@ -1,0 +1,116 @@
+#pragma once
+
+#include "error.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace rk::sql {
+
+// An SQLite failure, with SQLite's primary and extended result codes. Locks,
+// read-only or full disks and I/O errors are store_unavailable (the caller
+// should retry later); anything else is internal.
+class SqliteError : public Error {
+public:
+    SqliteError(int code, int extended_code, const std::string& message);
+    int code() const noexcept { return m_code; }
+    int extended_code() const noexcept { return m_extended_code; }
+
+private:
+    int m_code;
+    int m_extended_code;
+};
+
+class Statement;
+
+enum class OpenMode {
+    create_if_missing, // create the file with mode 0640 when it does not exist
+    existing,          // the file must exist: a missing store is an error
+};
+
+// An open connection. Not copyable; movable.
+class Database {
+public:
+    static Database open(const std::string& path, OpenMode mode, int busy_timeout_ms);
+
+    Database(Database&&) noexcept = default;
+    Database& operator=(Database&&) noexcept = default;
+
+    void exec(const char* sql);
+    Statement prepare(std::string_view sql);
+    std::int64_t last_insert_rowid() const;
+    int changes() const;
+    bool in_transaction() const;
+    sqlite3* handle() const { return m_db.get(); }
+
+    // Throws SqliteError for `code` unless it is SQLITE_OK / ROW / DONE.
+    void check(int code, const char* what) const;
+
+private:
+    struct Closer {
+        void operator()(sqlite3* db) const noexcept;
+    };
+    explicit Database(sqlite3* db) : m_db(db) {}
+    std::unique_ptr<sqlite3, Closer> m_db;
+};
+
+// A prepared statement; bind indexes start at 1, columns at 0.
+class Statement {
+public:
+    Statement(Statement&&) noexcept = default;
+    Statement& operator=(Statement&&) noexcept = default;
+
+    Statement& bind(int index, std::int64_t value);
+    Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+    Statement& bind(int index, std::string_view text);
+    Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+    Statement& bind(int index, const std::string& text) {
+        return bind(index, std::string_view(text));
+    }
+    Statement& bind_blob(int index, std::string_view bytes);
+    Statement& bind_null(int index);
+
+    // Advances; true while a row is available.
+    bool step();
+    // Runs a statement that returns no rows.
+    void run();
+
+    std::int64_t column_int64(int column) const;
+    int column_int(int column) const { return static_cast<int>(column_int64(column)); }
+    std::string column_text(int column) const;
+    std::optional<std::int64_t> column_optional_int64(int column) const;
+
+private:
+    friend class Database;
+    struct Finalizer {
+        void operator()(sqlite3_stmt* stmt) const noexcept;
+    };
+    Statement(const Database& db, sqlite3_stmt* stmt) : m_db(&db), m_stmt(stmt) {}
+    const Database* m_db;
+    std::unique_ptr<sqlite3_stmt, Finalizer> m_stmt;
+};
+
+// BEGIN IMMEDIATE on construction: the write lock is taken up front, so two
+// writers never deadlock upgrading from a read. Rolls back in the destructor
+// unless commit() ran.
+class Transaction {
+public:
+    explicit Transaction(Database& db);
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    ~Transaction();
+
+    void commit();
+
+private:
+    Database& m_db;
+    bool m_done = false;
+};
+
+} // namespace rk::sql

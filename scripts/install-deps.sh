@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything pmrobokassa needs to build, test and demo on Debian 12.
+# Idempotent: packages already present are skipped, apt runs only when
+# something is missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake make pkg-config
+  libboost-program-options-dev libboost-log-dev
+  libssl-dev libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev lighttpd curl python3 openssl
+)
+if [ "${PMROBOKASSA_EXTRA_PACKAGES:-}" != "" ]; then
+  # shellcheck disable=SC2206
+  packages+=(${PMROBOKASSA_EXTRA_PACKAGES})
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# lighttpd's package starts a system-wide server on port 80; we only ever
+# start our own instances, so leave the system one as the admin chose.
