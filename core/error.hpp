@@ -9,14 +9,15 @@ namespace rk {
 // the CGI top level turns it into an HTTP status, the module into an exit
 // code and an <error> element.
 enum class ErrorKind {
-    bad_input,         // a field is malformed or breaks a rule (HTTP 400, exit 2)
-    forbidden,         // a key or signature does not match (HTTP 403/400)
-    not_found,         // an id names nothing (HTTP 404, exit 2)
-    conflict,          // the request is valid but the state forbids it (HTTP 409, exit 2)
-    too_large,         // a body or parameter over its cap (HTTP 413)
-    store_unavailable, // the store cannot be opened or committed: retry later (HTTP 503)
-    upstream,          // a call to Robokassa failed (exit 1)
-    internal,          // a bug or an environment we did not expect (HTTP 500)
+    bad_input,          // a field is malformed or breaks a rule (HTTP 400, exit 2)
+    forbidden,          // a key or signature does not match (HTTP 403/400)
+    not_found,          // an id names nothing (HTTP 404, exit 2)
+    conflict,           // the request is valid but the state forbids it (HTTP 409, exit 2)
+    too_large,          // a body or parameter over its cap (HTTP 413)
+    method_not_allowed, // an HTTP method the program does not answer (HTTP 405)
+    store_unavailable,  // the store cannot be opened or committed: retry later (HTTP 503)
+    upstream,           // a call to Robokassa failed (exit 1)
+    internal,           // a bug or an environment we did not expect (HTTP 500)
 };
 
 // The project's one exception type. `field` names the input that caused it

@@ -1,0 +1,6 @@
+// rkpayment: see CONTRACT §4. Parse, decide, store and reply live in the core.
+#include "payment_form.hpp"
+
+int main() {
+    return rk::run_cgi("rkpayment", rk::handle_payment, rk::ErrorStyle::html);
+}

@@ -1,0 +1,132 @@
+#include "payment_form.hpp"
+
+#include "log.hpp"
+#include "pages.hpp"
+#include "signature.hpp"
+#include "text.hpp"
+
+namespace rk {
+
+namespace {
+
+void hidden(std::string& html, const char* name, const std::string& value) {
+    html += "<input type=\"hidden\" name=\"";
+    html += name;
+    html += "\" value=\"" + escape_markup(value) + "\">\n";
+}
+
+std::string details(Language language, const Payment& payment) {
+    std::string html = "<dl>\n<dt>" + std::string(text(language, Text::invoice)) + "</dt><dd>" +
+                       std::to_string(payment.id) + "</dd>\n<dt>" + text(language, Text::amount) +
+                       "</dt><dd>" + format_amount(payment.amount) + " " +
+                       escape_markup(payment.currency) + "</dd>\n";
+    if (!payment.description.empty()) {
+        html += "<dt>" + std::string(text(language, Text::description)) + "</dt><dd>" +
+                escape_markup(payment.description) + "</dd>\n";
+    }
+    return html + "</dl>\n";
+}
+
+// The form Robokassa's Index.aspx expects. Receipt is sent URL-encoded and
+// signed in that same form, as Robokassa's interface prescribes.
+Page payment_page(Language language, const Payment& payment, const MethodSettings& settings) {
+    const std::string out_sum = format_amount(payment.amount);
+    const std::string inv_id = std::to_string(payment.id);
+    const std::string receipt = payment.receipt.empty() ? "" : percent_encode(payment.receipt);
+    const std::string signature =
+        sign(settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id,
+                                                          receipt, settings.password1, {}));
+    const std::string& gateway = effective_gateway_url(settings);
+
+    Page page;
+    page.language = language;
+    page.title = std::string(text(language, Text::payment_title)) + " " + inv_id;
+    page.auto_submit = true;
+    page.form_action = gateway;
+    page.body_html = details(language, payment) + "<p>" + text(language, Text::redirecting) +
+                     "</p>\n<form id=\"pay\" method=\"POST\" action=\"" + escape_markup(gateway) +
+                     "\" accept-charset=\"utf-8\">\n";
+    std::string& form = page.body_html;
+    hidden(form, "MerchantLogin", settings.shop_id);
+    hidden(form, "OutSum", out_sum);
+    hidden(form, "InvId", inv_id);
+    hidden(form, "Description", payment.description);
+    hidden(form, "SignatureValue", signature);
+    hidden(form, "Culture", language_code(language));
+    hidden(form, "Encoding", "utf-8");
+    if (settings.test_mode) {
+        hidden(form, "IsTest", "1");
+    }
+    if (!payment.email.empty()) {
+        hidden(form, "Email", payment.email);
+    }
+    if (!settings.inc_curr_label.empty()) {
+        hidden(form, "IncCurrLabel", settings.inc_curr_label);
+    }
+    if (!receipt.empty()) {
+        hidden(form, "Receipt", receipt);
+    }
+    if (settings.recurring && !payment.parent_id) {
+        hidden(form, "Recurring", "true");
+    }
+    form += "<button type=\"submit\">" + std::string(text(language, Text::continue_button)) +
+            "</button>\n</form>\n";
+    return page;
+}
+
+Page closed_page(Language language, const Payment& payment, bool paid) {
+    Page page;
+    page.language = language;
+    page.title = text(language, paid ? Text::already_paid_title : Text::not_payable_title);
+    page.body_html = details(language, payment) + "<p>" +
+                     text(language, paid ? Text::already_paid : Text::not_payable) + "</p>\n";
+    return page;
+}
+
+} // namespace
+
+Reply handle_payment(const CgiInput& input, CgiContext& context) {
+    CgiRequest request = parse_cgi_request(input);
+    if (request.method != "GET") {
+        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
+    }
+    Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
+    PaymentId id = parse_payment_id(request.require("elid"), "elid");
+    const std::string* key = request.find("key");
+
+    Store& store = context.store();
+    // The key is checked before the id is looked up, so a wrong key says
+    // nothing about which ids exist.
+    if (key == nullptr || !payment_link_key_matches(store.link_secret(), id, *key)) {
+        throw Error(ErrorKind::forbidden, "key", "does not match the payment");
+    }
+    auto payment = store.find_payment(id);
+    if (!payment) {
+        throw Error(ErrorKind::not_found, "elid", "no payment " + std::to_string(id));
+    }
+    auto method = store.find_method(payment->method_id);
+    if (!method) {
+        throw Error(ErrorKind::internal, "", "payment " + std::to_string(id) + " has no method");
+    }
+    if (payment->status == PaymentStatus::created) {
+        sql::Transaction tx(store.db());
+        if (store.mark_in_pay(tx, id) == Transition::applied) {
+            log::info("payment " + std::to_string(id) + " in pay");
+        }
+        tx.commit();
+        // Re-read: a notification may have settled it in between.
+        payment = store.find_payment(id);
+    }
+    switch (payment->status) {
+    case PaymentStatus::in_pay:
+        log::info("payment " + std::to_string(id) + ": form sent to the gateway");
+        return html_reply(200, payment_page(language, *payment, method->settings));
+    case PaymentStatus::paid:
+    case PaymentStatus::refunded:
+        return html_reply(200, closed_page(language, *payment, true));
+    default:
+        return html_reply(409, closed_page(language, *payment, false));
+    }
+}
+
+} // namespace rk

@@ -1,0 +1,136 @@
+#include "result_notification.hpp"
+
+#include "log.hpp"
+#include "settlement.hpp"
+#include "signature.hpp"
+
+namespace rk {
+
+namespace {
+
+// The parameters as they arrived, for the journal. They carry no password.
+std::string raw_params(const CgiInput& input) {
+    const std::string* query = input.var("QUERY_STRING");
+    std::string raw = query != nullptr ? *query : "";
+    if (input.body_too_large) {
+        return raw + (raw.empty() ? "" : "&") + "(body over 64 KiB, not read)";
+    }
+    if (!input.body.empty()) {
+        raw += (raw.empty() ? "" : "&") + input.body;
+    }
+    return raw;
+}
+
+Reply refusal(int status, const std::string& field, const std::string& why) {
+    return plain_reply(status, "ERROR " + (field.empty() ? why : field + ": " + why) + "\n");
+}
+
+// Decides a well-formed notification inside `tx`: fills the journal entry's
+// verdict and reason and returns the reply. Client errors come back as
+// replies, so they are journaled too; store errors propagate (503).
+Reply decide(Store& store, sql::Transaction& tx, const CgiRequest& request, Notification& note) {
+    const std::string& out_sum = request.require("OutSum");
+    const std::string& inv_id = request.require("InvId");
+    const std::string& given_signature = request.require("SignatureValue");
+    PaymentId id = parse_payment_id(inv_id, "InvId");
+    note.payment_id = id;
+
+    auto payment = store.find_payment(id);
+    if (!payment) {
+        throw Error(ErrorKind::not_found, "InvId", "no payment " + inv_id);
+    }
+    auto method = store.find_method(payment->method_id);
+    if (!method) {
+        throw Error(ErrorKind::internal, "", "payment " + inv_id + " has no method");
+    }
+    const MethodSettings& settings = method->settings;
+    ShpParams shp = collect_shp(request.params);
+    bool signed_ok = verify_signature(
+        settings.hash_algorithm, given_signature, shp, [&](const ShpParams& order) {
+            return result_signature_base(out_sum, inv_id, settings.password2, order);
+        });
+    if (!signed_ok) {
+        throw Error(ErrorKind::forbidden, "SignatureValue", "does not match (Password #2)");
+    }
+    Kopecks received = parse_amount(out_sum, "OutSum");
+    const std::string* is_test = request.find("IsTest");
+    if (is_test != nullptr && *is_test != "0" && *is_test != "1") {
+        throw bad_input("IsTest", "must be 0 or 1");
+    }
+    if (is_test != nullptr && *is_test == "1" && !settings.test_mode) {
+        throw bad_input("IsTest", "a test payment for a method that is not in test mode");
+    }
+
+    Settlement settlement = settle_paid(store, tx, *payment, received, "", "rkresult");
+    note.verdict = to_string(settlement);
+    switch (settlement) {
+    case Settlement::credited:
+        log::info("payment " + inv_id + " paid: " + format_amount(received));
+        return plain_reply(200, "OK" + inv_id);
+    case Settlement::duplicate:
+        log::info("payment " + inv_id + " was already paid; repeat acknowledged");
+        return plain_reply(200, "OK" + inv_id);
+    case Settlement::amount_mismatch:
+        throw bad_input("OutSum",
+                        "is " + out_sum + ", the payment is " + format_amount(payment->amount));
+    case Settlement::not_payable:
+        // Robokassa took money for a payment we closed: a person must look.
+        log::error("payment " + inv_id + " was paid at Robokassa but has status " +
+                   std::to_string(static_cast<int>(payment->status)) + "; not credited");
+        throw Error(ErrorKind::conflict, "InvId",
+                    "payment is in status " + std::to_string(static_cast<int>(payment->status)) +
+                        " and cannot be paid");
+    }
+    throw Error(ErrorKind::internal, "", "unknown settlement");
+}
+
+bool is_client_error(const Error& e) {
+    int status = error_status(e.kind());
+    return status >= 400 && status < 500;
+}
+
+} // namespace
+
+Reply handle_result(const CgiInput& input, CgiContext& context) {
+    Notification note;
+    note.source = "rkresult";
+    note.params = raw_params(input);
+
+    std::optional<CgiRequest> request;
+    Reply reply;
+    try {
+        request = parse_cgi_request(input);
+    } catch (const Error& e) {
+        if (!is_client_error(e)) {
+            throw;
+        }
+        note.verdict = "refused";
+        note.reason = e.describe();
+        reply = refusal(error_status(e.kind()), e.field(), e.what());
+    }
+
+    Store& store = context.store();
+    sql::Transaction tx(store.db());
+    if (request) {
+        try {
+            reply = decide(store, tx, *request, note);
+        } catch (const Error& e) {
+            if (!is_client_error(e)) {
+                throw;
+            }
+            note.verdict = note.verdict.empty() ? "refused" : note.verdict;
+            note.reason = e.describe();
+            reply = refusal(error_status(e.kind()), e.field(), e.what());
+        }
+    }
+    note.reply_status = reply.status;
+    note.reply_body = reply.body;
+    store.record_notification(tx, note);
+    tx.commit();
+    if (reply.status != 200) {
+        log::warning("notification refused (" + std::to_string(reply.status) + "): " + note.reason);
+    }
+    return reply;
+}
+
+} // namespace rk
