@@ -1,0 +1,32 @@
+#pragma once
+
+#include "config.hpp"
+#include "method_settings.hpp"
+#include "store.hpp"
+
+#include <optional>
+#include <string>
+
+namespace rk {
+
+// Robokassa's answer to OpStateExt about one invoice.
+struct OpState {
+    int result_code = -1; // 0 ok, 1 bad signature, 2 no shop, 3 no invoice, 4 duplicate, 1000
+    std::string result_description;
+    std::optional<int> state; // 5 created, 10 cancelled, 20 hold, 50 received, 60 returned,
+                              // 80 suspended, 100 paid
+    std::string out_sum;      // Info/OutSum as sent
+    std::string op_key;       // Info/OpKey: Robokassa's operation id, needed for refunds
+};
+
+// The OpStateExt URL for `id`: MerchantLogin, InvoiceID and
+// Signature = H(MerchantLogin:InvoiceID:Password2).
+std::string op_state_url(const std::string& base_url, const MethodSettings& settings, PaymentId id);
+
+// Parses OpStateExt's XML; throws upstream when it is not that document.
+OpState parse_op_state(const std::string& xml);
+
+// Asks Robokassa; throws upstream on network errors and non-200 replies.
+OpState query_op_state(const Config& config, const MethodSettings& settings, PaymentId id);
+
+} // namespace rk
