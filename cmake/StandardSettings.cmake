@@ -19,3 +19,7 @@ target_compile_options(standard_warnings INTERFACE -Wall -Wextra -Wpedantic -Wsh
 if(PMROBOKASSA_WARNINGS_AS_ERRORS)
     target_compile_options(standard_warnings INTERFACE -Werror)
 endif()
+
+# Every CGI request is a new process: libraries an executable does not use
+# (libcurl in the CGIs, say) must not be loaded at each start.
+target_link_options(standard_settings INTERFACE -Wl,--as-needed)

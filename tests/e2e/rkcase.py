@@ -1,0 +1,144 @@
+"""Shared set-up for the end-to-end suites: a fresh MGR5_ROOT, real lighttpd
+serving the four CGIs from the build, and the Robokassa emulator, all on
+127.0.0.1. Helpers speak to them as Robokassa and a customer's browser do."""
+
+import hashlib
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import rkharness  # noqa: E402
+
+BIN_DIR = os.environ.get("PMROBOKASSA_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "bin")
+MANAGER_URL = "https://billing.example.com/billmgr"
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def digest(algorithm, text):
+    return hashlib.new(algorithm, text.encode()).hexdigest()
+
+
+def parse_form(page):
+    """The first form of a page."""
+    return rkharness.parse_forms(page)[0]
+
+
+class RkCase(unittest.TestCase):
+    """One installation per test class: MGR5_ROOT, lighttpd, emulator."""
+
+    config_lines = ["manager_url = " + MANAGER_URL, "busy_timeout_ms = 500"]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="rk-e2e-")
+        cls.root = os.path.join(cls.workdir, "mgr5")
+        os.makedirs(os.path.join(cls.root, "etc"))
+        with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "w") as f:
+            f.write("\n".join(cls.config_lines) + "\n")
+        for sub in ("web", "emu"):
+            os.makedirs(os.path.join(cls.workdir, sub))
+        cls.web = rkharness.Lighttpd(BIN_DIR, cls.root, os.path.join(cls.workdir, "web"))
+        cls.web.start()
+        cls.emulator = rkharness.Emulator(os.path.join(cls.workdir, "emu"))
+        cls.emulator.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emulator.stop()
+        cls.web.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    # The module -------------------------------------------------------
+
+    def module(self, *args, stdin=None, check=True):
+        result = rkharness.run_module(BIN_DIR, self.root, *args, stdin=stdin)
+        if check:
+            self.assertEqual(result.returncode, 0, result.stderr)
+        return result
+
+    def add_method(self, algorithm="md5", test_mode=True, shop=None, **extra):
+        shop = shop or "shop_" + algorithm + ("_test" if test_mode else "_live")
+        p1, p2 = "Pass1word" + shop, "Pass2word" + shop
+        args = ["method.add", "--name", "Robokassa " + algorithm,
+                "--shop-id", shop, "--password1", p1, "--password2", p2,
+                "--hash-algorithm", algorithm,
+                "--gateway-url", self.emulator.base_url + "/Merchant/Index.aspx"]
+        if test_mode:
+            args.append("--test-mode")
+        for key, value in extra.items():
+            args += ["--" + key.replace("_", "-"), value]
+        method_id = self.module(*args).stdout.splitlines()[0]
+        self.emulator.register_shop({
+            "login": shop, "password1": p1, "password2": p2, "hash": algorithm,
+            "result_url": self.web.base_url + "/mancgi/rkresult",
+            "success_url": self.web.base_url + "/mancgi/rksuccess",
+            "fail_url": self.web.base_url + "/mancgi/rkfail",
+            "url_method": "POST", "test_mode": test_mode})
+        return {"id": method_id, "shop": shop, "password1": p1, "password2": p2,
+                "hash": algorithm, "test_mode": test_mode}
+
+    def add_payment(self, method, amount="990.00", *extra):
+        out = self.module("payment.add", "--method", method["id"],
+                          "--amount", amount, *extra).stdout.splitlines()
+        return int(out[0]), out[1]
+
+    def payment(self, payment_id):
+        xml = self.module("payment.show", "--payment", str(payment_id)).stdout
+        fields = dict(re.findall(r"<(\w+)>([^<]*)</\1>", xml))
+        return fields
+
+    def status(self, payment_id):
+        return int(self.payment(payment_id)["status"])
+
+    def journal(self, payment_id):
+        db = sqlite3.connect(os.path.join(self.root, "var", "pmrobokassa.db"))
+        try:
+            return db.execute("SELECT verdict, reply_status, reply_body FROM notifications "
+                              "WHERE payment_id = ? ORDER BY id", (payment_id,)).fetchall()
+        finally:
+            db.close()
+
+    # HTTP ---------------------------------------------------------------
+
+    def get(self, path, headers=None):
+        return rkharness.http("GET", self.web.base_url + path, headers=headers)
+
+    def post(self, path, fields, headers=None):
+        body = fields if isinstance(fields, (bytes, str)) else urllib.parse.urlencode(fields)
+        if isinstance(body, str):
+            body = body.encode()
+        return rkharness.http("POST", self.web.base_url + path, data=body,
+                              headers={**FORM_TYPE, **(headers or {})})
+
+    def result_fields(self, method, payment_id, out_sum="990.000000", password=None, shp=None,
+                      **extra):
+        shp = shp or {}
+        base = f"{out_sum}:{payment_id}:{password or method['password2']}"
+        for name in sorted(shp):
+            base += f":{name}={shp[name]}"
+        fields = {"OutSum": out_sum, "InvId": str(payment_id),
+                  "SignatureValue": digest(method["hash"], base).upper(), **shp, **extra}
+        return fields
+
+    def pay_through_gateway(self, link):
+        """The customer's whole path: link -> form -> emulator -> pay -> rksuccess."""
+        page = self.get(link)
+        self.assertEqual(page.status, 200, page.body)
+        form = parse_form(page.body.decode())
+        gateway = rkharness.http("POST", form.action,
+                                 data=urllib.parse.urlencode(form.fields).encode(),
+                                 headers=FORM_TYPE)
+        self.assertEqual(gateway.status, 200)
+        self.assertNotIn(b'class="error"', gateway.body, gateway.body)
+        token = re.search(rb'name="token" value="([0-9a-f]+)"', gateway.body).group(1).decode()
+        paid = rkharness.http("POST", self.emulator.base_url + "/emulator/pay",
+                              data=urllib.parse.urlencode({"token": token}).encode(),
+                              headers={**FORM_TYPE, "Accept": "application/json"})
+        return form, paid.json()

@@ -1,0 +1,599 @@
+#!/usr/bin/env python3
+"""A Robokassa emulator: behaves toward a shop as auth.robokassa.ru does.
+
+It serves the payment page (/Merchant/Index.aspx) with Robokassa's checks and
+error codes, and, when the "customer" pays, sends the ResultURL notification
+(retrying until the shop answers OK<InvId>) and sends the browser to
+SuccessURL; a cancel sends it to FailURL. Control endpoints under /emulator/
+let tests register shops, pay, cancel, repeat notifications and inspect
+what happened. Only the Python standard library is used.
+
+Passwords are never written to stdout/stderr or returned by any endpoint.
+"""
+
+import argparse
+import hashlib
+import html
+import http.client
+import http.server
+import itertools
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import urllib.parse
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+HASH_ALGORITHMS = ("md5", "ripemd160", "sha1", "sha256", "sha384", "sha512")
+URL_METHODS = ("GET", "POST")
+CULTURES = ("ru", "en")
+MAX_INV_ID = 2**63 - 1
+MAX_BODY = 1024 * 1024
+
+# "OutSum: число через точку" - digits with an optional dot part. Six
+# decimals at most, because notifications carry it in six-decimal form.
+OUT_SUM_RE = re.compile(r"[0-9]+(\.[0-9]{1,6})?")
+INV_ID_RE = re.compile(r"[0-9]+")
+
+# Robokassa's payment-interface error codes used here (seed 001).
+ERROR_MESSAGES = {
+    25: ("Магазин не активирован", "The shop is not activated"),
+    26: ("Магазин не найден", "The shop is not found"),
+    29: ("Неверный параметр SignatureValue", "Invalid SignatureValue"),
+    30: ("Неверный параметр счёта", "Invalid invoice parameter"),
+    31: ("Неверная сумма платежа", "Invalid payment amount"),
+    40: ("Повторная оплата счёта с тем же номером невозможна",
+         "The invoice with this number cannot be paid again"),
+    53: ("Счёт не найден", "The invoice is not found"),
+}
+
+TEXTS = {
+    "title": ("Оплата заказа", "Order payment"),
+    "shop": ("Магазин", "Shop"),
+    "invoice": ("Счёт", "Invoice"),
+    "amount": ("Сумма", "Amount"),
+    "description": ("Описание", "Description"),
+    "test_mode": ("Тестовый режим", "Test mode"),
+    "pay": ("Оплатить", "Pay"),
+    "cancel": ("Отказаться от оплаты", "Cancel"),
+    "error": ("Ошибка", "Error"),
+    "continue": ("Вернуться в магазин", "Return to the shop"),
+}
+
+
+def log(message):
+    print(f"robokassa-emulator: {message}", file=sys.stderr, flush=True)
+
+
+def text(key, culture):
+    ru, en = TEXTS[key]
+    return en if culture == "en" else ru
+
+
+def digest_hex(algorithm, data):
+    """Lower-case hex digest of the UTF-8 string data."""
+    raw = data.encode("utf-8")
+    try:
+        return hashlib.new(algorithm, raw).hexdigest()
+    except ValueError:
+        # OpenSSL 3 builds whose default provider lacks ripemd160 make
+        # hashlib refuse it; the openssl tool may still have it. The data
+        # (it holds a password) goes through stdin, never the argv.
+        done = subprocess.run(["openssl", "dgst", f"-{algorithm}", "-r"], input=raw,
+                              capture_output=True, check=True, timeout=10)
+        return done.stdout.split()[0].decode("ascii")
+
+
+def shp_pairs(params):
+    """The Shp_* pairs of params (prefix in any letter case), as received."""
+    return [(name, value) for name, value in params.items() if name.lower().startswith("shp_")]
+
+
+def signature(algorithm, fields, password, shp):
+    """hex H(fields...:password[:Shp_a=v...]) with the Shp pairs sorted by name.
+
+    Python orders str by code point, which is the UTF-8 byte order Robokassa
+    and its SDKs use (so "Shp_b" sorts before "shp_a")."""
+    parts = [*fields, password]
+    parts += [f"{name}={value}" for name, value in sorted(shp, key=lambda pair: pair[0])]
+    return digest_hex(algorithm, ":".join(parts))
+
+
+def six_decimals(out_sum):
+    """Robokassa's notification form of an amount: 990.00 -> 990.000000."""
+    return f"{Decimal(out_sum):.6f}"
+
+
+@dataclass
+class Shop:
+    login: str
+    password1: str
+    password2: str
+    password3: str
+    hash: str
+    result_url: str
+    success_url: str
+    fail_url: str
+    url_method: str
+    test_mode: bool
+
+    @classmethod
+    def from_json(cls, obj):
+        """Validates a registration object; raises ValueError naming the field."""
+        if not isinstance(obj, dict):
+            raise ValueError("a shop must be a JSON object")
+
+        def string(name, required=True):
+            value = obj.get(name, "")
+            if not isinstance(value, str) or (required and not value):
+                raise ValueError(f"{name}: a non-empty string is required")
+            return value
+
+        def url(name):
+            value = string(name)
+            if urllib.parse.urlsplit(value).scheme != "http":
+                raise ValueError(f"{name}: an http:// URL is required")
+            return value
+
+        algorithm = string("hash").lower()
+        if algorithm not in HASH_ALGORITHMS:
+            raise ValueError(f"hash: unsupported algorithm {obj['hash']!r}")
+        try:
+            digest_hex(algorithm, "")
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ValueError(f"hash: {algorithm} is not available on this machine") from exc
+        url_method = obj.get("url_method", "POST")
+        if url_method not in URL_METHODS:
+            raise ValueError("url_method: GET or POST")
+        test_mode = obj.get("test_mode", False)
+        if not isinstance(test_mode, bool):
+            raise ValueError("test_mode: true or false")
+        return cls(login=string("login"), password1=string("password1"),
+                   password2=string("password2"), password3=string("password3", required=False),
+                   hash=algorithm, result_url=url("result_url"), success_url=url("success_url"),
+                   fail_url=url("fail_url"), url_method=url_method, test_mode=test_mode)
+
+
+@dataclass
+class Operation:
+    token: str
+    login: str
+    inv_id: str
+    out_sum: str  # as the shop sent it to the payment page
+    is_test: bool
+    culture: str
+    email: str
+    inc_curr_label: str
+    shp: list  # [(name, value)] in the order received
+    params: dict  # everything the payment page received
+    state: str = "created"  # created -> paid | cancelled
+    notifications: list = field(default_factory=list)  # one result object per sending
+
+    def to_json(self):
+        return {"token": self.token, "login": self.login, "inv_id": self.inv_id,
+                "out_sum": self.out_sum, "is_test": self.is_test, "state": self.state,
+                "params": self.params, "shp": dict(self.shp),
+                "notifications": self.notifications}
+
+
+class BadRequest(Exception):
+    """A request to the control API that cannot be served; becomes a JSON error."""
+
+    def __init__(self, status, message, code=None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+
+
+def json_reply(obj, status=200):
+    return Reply(status, "application/json", json.dumps(obj, ensure_ascii=False).encode("utf-8"))
+
+
+def html_page(culture, title, body):
+    page = (f'<!DOCTYPE html>\n<html lang="{culture}">\n<head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head>\n<body>\n{body}</body>\n</html>\n")
+    return Reply(200, "text/html; charset=utf-8", page.encode("utf-8"))
+
+
+def error_page(code, culture):
+    """Robokassa shows refusals as an ordinary page (HTTP 200) with a code."""
+    ru, en = ERROR_MESSAGES[code]
+    message = en if culture == "en" else ru
+    title = text("error", culture)
+    return html_page(culture, title,
+                     f"<h1>{title}</h1>\n"
+                     f'<p class="error" data-code="{code}">{html.escape(message)} ({code})</p>\n')
+
+
+def hidden_inputs(fields):
+    return "".join(f'<input type="hidden" name="{html.escape(name)}" '
+                   f'value="{html.escape(value)}">\n' for name, value in fields.items())
+
+
+class Request:
+    """One parsed HTTP request: query and body, read once."""
+
+    def __init__(self, handler, url):
+        self.headers = handler.headers
+        self.query = url.query
+        try:
+            length = int(handler.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise BadRequest(400, "malformed Content-Length") from exc
+        if length > MAX_BODY:
+            raise BadRequest(413, "request body too large")
+        self.body = handler.rfile.read(length) if length > 0 else b""
+
+    @property
+    def wants_json(self):
+        return "application/json" in self.headers.get("Accept", "")
+
+    def params(self):
+        """Query then form fields; the first occurrence of a name wins."""
+        result = {}
+        for source in (self.query, self.body.decode("utf-8", "replace")):
+            for name, value in urllib.parse.parse_qsl(source, keep_blank_values=True,
+                                                      encoding="utf-8", errors="replace"):
+                result.setdefault(name, value)
+        return result
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError as exc:
+            raise BadRequest(400, f"malformed JSON: {exc}") from exc
+
+
+def post_form(url, fields, timeout):
+    """POSTs fields form-encoded to url without following redirects.
+
+    Returns (status, body); a network failure is status 0 with the error as
+    the body, so it is recorded as a failed attempt like any other."""
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
+    try:
+        connection.request("POST", target, body=urllib.parse.urlencode(fields),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as exc:
+        return 0, f"{type(exc).__name__}: {exc}"
+    finally:
+        connection.close()
+
+
+class Emulator:
+    """The emulated Robokassa: shops, operations and the request handlers."""
+
+    def __init__(self, retries, retry_delay, timeout):
+        self.retries = retries
+        self.retry_delay = retry_delay
+        self.timeout = timeout
+        self.lock = threading.Lock()
+        self.shops = {}
+        self.operations = {}  # token -> Operation, in creation order
+        # Robokassa numbers invoices itself when InvId is empty or 0.
+        self.inv_ids = itertools.count(1_000_000_000)
+
+    def add_shop(self, shop):
+        with self.lock:
+            self.shops[shop.login] = shop
+        log(f"shop {shop.login!r} registered ({shop.hash}, test_mode={shop.test_mode})")
+
+    # --- /Merchant/Index.aspx -------------------------------------------
+
+    def payment_page(self, request):
+        params = request.params()
+        culture = params.get("Culture") if params.get("Culture") in CULTURES else "ru"
+        login = params.get("MerchantLogin", "")
+        with self.lock:
+            shop = self.shops.get(login)
+        if shop is None:
+            return error_page(26, culture)
+        is_test = params.get("IsTest") == "1"
+        if is_test != shop.test_mode:
+            return error_page(25, culture)
+        out_sum = params.get("OutSum", "")
+        if not OUT_SUM_RE.fullmatch(out_sum) or Decimal(out_sum) <= 0:
+            return error_page(31, culture)
+        raw_inv_id = params.get("InvId", "")
+        if raw_inv_id and not (INV_ID_RE.fullmatch(raw_inv_id) and int(raw_inv_id) <= MAX_INV_ID):
+            return error_page(30, culture)
+
+        # The signature covers the values exactly as received; Receipt is
+        # the once-decoded form value, which is itself URL-encoded JSON.
+        signed = [login, out_sum, raw_inv_id]
+        if params.get("Receipt"):
+            signed.append(params["Receipt"])
+        shp = shp_pairs(params)
+        expected = signature(shop.hash, signed, shop.password1, shp)
+        if params.get("SignatureValue", "").lower() != expected:
+            return error_page(29, culture)
+
+        inv_id = str(int(raw_inv_id)) if raw_inv_id and int(raw_inv_id) else str(next(self.inv_ids))
+        operation = Operation(token=secrets.token_hex(16), login=login, inv_id=inv_id,
+                              out_sum=out_sum, is_test=is_test, culture=culture,
+                              email=params.get("Email", ""),
+                              inc_curr_label=params.get("IncCurrLabel", ""), shp=shp,
+                              params=params)
+        with self.lock:
+            # Live invoices are unique per shop; test ones are not tracked (seed 001, code 40).
+            if not is_test and any(op.login == login and op.inv_id == inv_id and op.state == "paid"
+                                   for op in self.operations.values()):
+                return error_page(40, culture)
+            self.operations[operation.token] = operation
+        return self.render_payment(shop, operation, params.get("Description", ""))
+
+    @staticmethod
+    def render_payment(shop, operation, description):
+        culture = operation.culture
+        token = html.escape(operation.token)
+        rows = [("shop", shop.login), ("invoice", operation.inv_id), ("amount", operation.out_sum),
+                ("description", description)]
+        body = f"<h1>{text('title', culture)}</h1>\n<dl>\n"
+        body += "".join(f'<dt>{text(key, culture)}</dt>'
+                        f'<dd class="{key}">{html.escape(value)}</dd>\n' for key, value in rows)
+        body += "</dl>\n"
+        if operation.is_test:
+            body += f'<p class="test-mode">{text("test_mode", culture)}</p>\n'
+        for action in ("pay", "cancel"):
+            body += (f'<form method="POST" action="/emulator/{action}">'
+                     f'<input type="hidden" name="token" value="{token}">'
+                     f'<button type="submit">{text(action, culture)}</button></form>\n')
+        return html_page(culture, text("title", culture), body)
+
+    # --- the customer's choice ------------------------------------------
+
+    def pay(self, request):
+        operation, error = self.take_operation(request, "paid")
+        if error:
+            return error
+        with self.lock:
+            shop = self.shops[operation.login]
+        out_sum = six_decimals(operation.out_sum)
+        result = self.notify(shop, operation, out_sum, operation.shp)
+        fields = {"OutSum": out_sum, "InvId": operation.inv_id,
+                  "SignatureValue": signature(shop.hash, [out_sum, operation.inv_id],
+                                              shop.password1, operation.shp),
+                  "Culture": operation.culture, **dict(operation.shp)}
+        return self.redirect(request, shop, shop.success_url, fields, operation.culture, result)
+
+    def cancel(self, request):
+        operation, error = self.take_operation(request, "cancelled")
+        if error:
+            return error
+        with self.lock:
+            shop = self.shops[operation.login]
+        fields = {"OutSum": six_decimals(operation.out_sum), "InvId": operation.inv_id,
+                  "Culture": operation.culture, **dict(operation.shp)}
+        return self.redirect(request, shop, shop.fail_url, fields, operation.culture, None)
+
+    def take_operation(self, request, new_state):
+        """Moves the operation named by the form's token from "created" to
+        new_state, atomically so a double click cannot pay twice.
+
+        Returns (operation, None) or (None, error reply)."""
+        token = request.params().get("token", "")
+        with self.lock:
+            operation = self.operations.get(token)
+            if operation is not None and operation.state == "created":
+                operation.state = new_state
+                return operation, None
+        code = 53 if operation is None else 40
+        if request.wants_json:
+            return None, json_reply({"error": {"code": code, "message": ERROR_MESSAGES[code][1]}},
+                                    404 if operation is None else 409)
+        return None, error_page(code, operation.culture if operation else "ru")
+
+    @staticmethod
+    def redirect(request, shop, url, fields, culture, result):
+        """Sends the browser to the shop: JSON for tests that follow it
+        themselves, else an auto-submitting form with a button for no-JS."""
+        target = {"url": url, "method": shop.url_method, "fields": fields}
+        if request.wants_json:
+            return json_reply({"result": result, "redirect": target})
+        body = (f'<form method="{shop.url_method}" action="{html.escape(url)}">\n'
+                f"{hidden_inputs(fields)}"
+                f'<button type="submit">{text("continue", culture)}</button>\n</form>\n'
+                "<script>document.forms[0].submit();</script>\n")
+        return html_page(culture, text("continue", culture), body)
+
+    # --- ResultURL -------------------------------------------------------
+
+    def notify(self, shop, operation, out_sum, shp):
+        """Sends the ResultURL notification for operation with this OutSum and
+        these Shp pairs, retrying until the shop answers HTTP 200 with
+        OK<InvId>, and records the outcome on the operation."""
+        fields = [("OutSum", out_sum), ("InvId", operation.inv_id),
+                  ("SignatureValue", signature(shop.hash, [out_sum, operation.inv_id],
+                                               shop.password2, shp).upper()),
+                  ("Fee", "0.00"), ("EMail", operation.email), ("PaymentMethod", "BankCard"),
+                  ("IncCurrLabel", operation.inc_curr_label or "BankCardPSR"),
+                  ("Culture", operation.culture)]
+        if operation.is_test:
+            fields.append(("IsTest", "1"))
+        fields += shp
+        attempts = []
+        accepted = False
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.retry_delay)
+            status, body = post_form(shop.result_url, fields, self.timeout)
+            attempts.append({"status": status, "body": body})
+            accepted = status == 200 and body.rstrip() == f"OK{operation.inv_id}"
+            log(f"ResultURL InvId={operation.inv_id} attempt {attempt + 1}: {status} "
+                f"{'accepted' if accepted else 'refused'}")
+            if accepted:
+                break
+        result = {"accepted": accepted, "attempts": attempts}
+        with self.lock:
+            operation.notifications.append(result)
+        return result
+
+    # --- control API -----------------------------------------------------
+
+    def register_shop(self, request):
+        try:
+            shop = Shop.from_json(request.json())
+        except ValueError as exc:
+            raise BadRequest(400, str(exc)) from exc
+        self.add_shop(shop)
+        return json_reply({"login": shop.login})
+
+    def renotify(self, request):
+        """Sends a ResultURL notification again: for a paid operation by its
+        token, or for any login/inv_id/out_sum/shp (sent verbatim), which is
+        recorded on that invoice's newest operation or a new paid one."""
+        obj = request.json()
+        if not isinstance(obj, dict):
+            raise BadRequest(400, "a JSON object is required")
+        if "token" in obj:
+            with self.lock:
+                operation = self.operations.get(str(obj["token"]))
+                if operation is None:
+                    raise BadRequest(404, "unknown token", code=53)
+                if operation.state != "paid":
+                    raise BadRequest(409, f"the operation is {operation.state}, not paid")
+                shop = self.shops[operation.login]
+            out_sum = six_decimals(operation.out_sum)
+            return json_reply(self.notify(shop, operation, out_sum, operation.shp))
+
+        login, inv_id, out_sum = obj.get("login"), obj.get("inv_id"), obj.get("out_sum")
+        shp = obj.get("shp", {})
+        if not isinstance(login, str) or not isinstance(inv_id, (str, int)) \
+                or not isinstance(out_sum, str) or not isinstance(shp, dict):
+            raise BadRequest(400, "token, or login, inv_id, out_sum (and optional shp) required")
+        inv_id = str(inv_id)
+        with self.lock:
+            shop = self.shops.get(login)
+            if shop is None:
+                raise BadRequest(404, "unknown shop", code=26)
+            matching = [op for op in self.operations.values()
+                        if op.login == login and op.inv_id == inv_id]
+            if matching:
+                operation = matching[-1]
+            else:
+                operation = Operation(token=secrets.token_hex(16), login=login, inv_id=inv_id,
+                                      out_sum=out_sum, is_test=shop.test_mode, culture="ru",
+                                      email="", inc_curr_label="", shp=[], params={},
+                                      state="paid")
+                self.operations[operation.token] = operation
+        shp = [(str(name), str(value)) for name, value in shp.items()]
+        return json_reply(self.notify(shop, operation, out_sum, shp))
+
+    def list_operations(self, _request):
+        with self.lock:
+            return json_reply([op.to_json() for op in self.operations.values()])
+
+
+# path -> {HTTP method -> Emulator method}. Robokassa's other interfaces
+# (OpStateExt, Refund, Recurring) are added here as more entries.
+ROUTES = {
+    "/Merchant/Index.aspx": {"GET": Emulator.payment_page, "POST": Emulator.payment_page},
+    "/emulator/shops": {"POST": Emulator.register_shop},
+    "/emulator/pay": {"POST": Emulator.pay},
+    "/emulator/cancel": {"POST": Emulator.cancel},
+    "/emulator/notify": {"POST": Emulator.renotify},
+    "/emulator/operations": {"GET": Emulator.list_operations},
+}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "RobokassaEmulator/1.0"
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        methods = ROUTES.get(url.path)
+        try:
+            if methods is None:
+                raise BadRequest(404, f"no such endpoint: {url.path}")
+            handler = methods.get(self.command)
+            if handler is None:
+                raise BadRequest(405, f"{self.command} is not allowed here")
+            reply = handler(self.server.emulator, Request(self, url))
+        except BadRequest as exc:
+            reply = json_reply({"error": {"code": exc.code, "message": str(exc)}}, exc.status)
+        except Exception:  # pylint: disable=broad-except - a bug must not kill the server
+            traceback.print_exc(file=sys.stderr)
+            reply = json_reply({"error": {"code": None, "message": "internal error"}}, 500)
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        # One line per request; request lines never carry passwords.
+        log(f"{self.address_string()} {format % args}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port-file", help="write the bound port here once listening")
+    parser.add_argument("--retries", type=int, default=5,
+                        help="ResultURL retries after the first attempt")
+    parser.add_argument("--retry-delay", type=float, default=0.2, help="seconds between attempts")
+    parser.add_argument("--timeout", type=float, default=5.0,
+                        help="seconds to wait for each ResultURL reply")
+    parser.add_argument("--shops", help="JSON file: a list of shop objects to register, "
+                                        "as POST /emulator/shops takes them")
+    args = parser.parse_args(argv)
+
+    emulator = Emulator(args.retries, args.retry_delay, args.timeout)
+    if args.shops:
+        try:
+            with open(args.shops, encoding="utf-8") as file:
+                shops = [Shop.from_json(obj) for obj in json.load(file)]
+        except (OSError, ValueError, TypeError) as exc:
+            parser.error(f"--shops {args.shops}: {exc}")
+        for shop in shops:
+            emulator.add_shop(shop)
+
+    server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
+    server.emulator = emulator
+    port = server.server_address[1]
+    if args.port_file:
+        # Written via rename so a reader never sees a partial number.
+        temporary = f"{args.port_file}.tmp"
+        with open(temporary, "w", encoding="ascii") as file:
+            file.write(f"{port}\n")
+        os.replace(temporary, args.port_file)
+    log(f"listening on http://{args.host}:{port}")
+    # SIGTERM ends serve_forever through SystemExit, so the socket is closed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
