@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "paths.hpp"
 
+#include <arpa/inet.h>
 #include <boost/program_options.hpp>
 #include <fstream>
 
@@ -27,7 +28,13 @@ void require_url(const char* key, const std::string& value) {
 } // namespace
 
 bool is_loopback_host(const std::string& host) {
-    return host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+    if (host == "localhost" || host == "[::1]") {
+        return true;
+    }
+    // 127.0.0.0/8 as a dotted quad only: a DNS name that merely starts with
+    // "127." ("127.0.0.1.example.com") resolves wherever its owner likes.
+    in_addr address{};
+    return host.rfind("127.", 0) == 0 && ::inet_pton(AF_INET, host.c_str(), &address) == 1;
 }
 
 std::string url_origin(const std::string& url) {
@@ -71,6 +78,11 @@ bool is_https_or_loopback_url(const std::string& url) {
     }
     // Drop the port: "[::1]:8080" keeps its brackets, "127.0.0.1:8080" its address.
     std::size_t host_end = host.front() == '[' ? host.find(']') + 1 : host.find(':');
+    if (host_end < host.size() &&
+        (host[host_end] != ':' || host_end + 1 == host.size() ||
+         host.find_first_not_of("0123456789", host_end + 1) != std::string::npos)) {
+        return false; // "[::1]evil.example", "127.0.0.1:80x": not a host and a port
+    }
     host = host.substr(0, host_end);
     return is_loopback_host(host);
 }

@@ -95,7 +95,10 @@ std::string hex_digest(HashAlgorithm algorithm, std::string_view data) {
 std::string hmac_sha256(std::string_view key, std::string_view data) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+    // OpenSSL's HMAC() fails when key and data are both NULL, as two empty
+    // string_views may be; an empty key is a valid HMAC key.
+    static const char k_empty_key = 0;
+    if (HMAC(EVP_sha256(), key.empty() ? &k_empty_key : key.data(), static_cast<int>(key.size()),
              reinterpret_cast<const unsigned char*>(data.data()), data.size(), md,
              &length) == nullptr) {
         throw Error(ErrorKind::internal, "", "OpenSSL cannot compute HMAC-SHA256");

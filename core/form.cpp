@@ -122,6 +122,17 @@ Form parse_form(std::string_view text, const FormLimits& limits) {
     return form;
 }
 
+std::string encode_form(const Form& form) {
+    std::string out;
+    for (const auto& [key, value] : form.pairs()) {
+        if (!out.empty()) {
+            out += '&';
+        }
+        out += percent_encode(key) + "=" + percent_encode(value);
+    }
+    return out;
+}
+
 std::string percent_encode(std::string_view text) {
     static const char digits[] = "0123456789ABCDEF";
     std::string out;

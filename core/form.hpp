@@ -44,6 +44,9 @@ Form parse_form(std::string_view text, const FormLimits& limits = {});
 // Percent-decodes one component; `field` names it in errors.
 std::string percent_decode(std::string_view text, std::string_view field);
 
+// key=value&key=value, every key and value percent-encoded.
+std::string encode_form(const Form& form);
+
 // Encodes for a query string or form body: unreserved bytes stay, the rest
 // become %XX (space too, so the result is safe in URLs and forms alike).
 std::string percent_encode(std::string_view text);

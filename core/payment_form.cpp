@@ -106,7 +106,9 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     }
     auto method = store.find_method(payment->method_id);
     if (!method) {
-        throw Error(ErrorKind::internal, "", "payment " + std::to_string(id) + " has no method");
+        // Another module's payment (pmstripe): its link is not ours to serve.
+        throw Error(ErrorKind::not_found, "elid",
+                    "payment " + std::to_string(id) + " is not a Robokassa payment");
     }
     if (payment->status == PaymentStatus::created) {
         sql::Transaction tx(store.db());

@@ -41,7 +41,9 @@ Reply decide(Store& store, sql::Transaction& tx, const CgiRequest& request, Noti
     }
     auto method = store.find_method(payment->method_id);
     if (!method) {
-        throw Error(ErrorKind::internal, "", "payment " + inv_id + " has no method");
+        // Another module's payment (pmstripe): Robokassa cannot pay it.
+        throw Error(ErrorKind::not_found, "InvId",
+                    "payment " + inv_id + " is not a Robokassa payment");
     }
     const MethodSettings& settings = method->settings;
     ShpParams shp = collect_shp(request.params);

@@ -30,3 +30,33 @@ OpState parse_op_state(const std::string& xml);
 OpState query_op_state(const Config& config, const MethodSettings& settings, PaymentId id);
 
 } // namespace rk
+
+namespace rk {
+
+// Robokassa's Refund API: a JWT (HS256 under Password #3) with OpKey,
+// RefundSum and InvoiceItems, posted to refund_url; then GetState beside it.
+struct RefundRequest {
+    std::string op_key;
+    Kopecks amount = 0;
+    std::string item_name; // for InvoiceItems
+};
+
+std::string refund_jwt(const RefundRequest& request, const std::string& password3);
+
+struct RefundAnswer {
+    std::string request_id;
+    std::string label; // GetState's "finished", "processing", "canceled"
+};
+
+// Creates the refund and asks its state once. Throws upstream when Robokassa
+// refuses or cannot be reached.
+RefundAnswer create_refund(const Config& config, const RefundRequest& request,
+                           const std::string& password3);
+
+// Robokassa's recurring charge: POST to recurring_url with MerchantLogin,
+// InvoiceID, PreviousInvoiceID, OutSum, Description and the init signature.
+// Robokassa answers "OK<InvoiceID>" and later calls ResultURL as usual.
+void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,
+                      PaymentId parent_id);
+
+} // namespace rk

@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <limits>
+#include <sqlite3.h>
 
 namespace rk {
 
@@ -71,6 +72,27 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_by_payment ON notifications (payment_id);
 )sql",
+    // 2: methods of other modules (pmstripe) in the same store. A method
+    // row names its module; Robokassa's columns stay empty for the others,
+    // whose settings live in their own side table. stripe_events makes a
+    // webhook idempotent: its row commits with the event's effect.
+    R"sql(
+ALTER TABLE methods ADD COLUMN module TEXT NOT NULL DEFAULT 'pmrobokassa';
+CREATE TABLE stripe_methods (
+    method_id       INTEGER PRIMARY KEY REFERENCES methods (id),
+    secret_key      TEXT NOT NULL,
+    publishable_key TEXT NOT NULL,
+    webhook_secret  TEXT NOT NULL
+);
+CREATE TABLE stripe_events (
+    event_id    TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    method_id   INTEGER REFERENCES methods (id),
+    payment_id  INTEGER REFERENCES payments (id),
+    verdict     TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);
@@ -104,7 +126,7 @@ Payment read_payment(const sql::Statement& st) {
 
 const char* const k_method_columns =
     "SELECT id, name, shop_id, password1, password2, password3, hash_algorithm, test_mode, "
-    "inc_curr_label, gateway_url, recurring FROM methods ";
+    "inc_curr_label, gateway_url, recurring FROM methods WHERE module = 'pmrobokassa' ";
 
 Method read_method(const sql::Statement& st) {
     Method m;
@@ -144,8 +166,19 @@ Store Store::open(const std::string& path, sql::OpenMode mode, int busy_timeout_
         st.step();
         journal_mode = st.column_text(0);
     }
-    if (journal_mode != "wal") {
-        db.exec("PRAGMA journal_mode=WAL");
+    // Switching to WAL takes an exclusive lock, and when two processes open
+    // a fresh store at once SQLite answers SQLITE_BUSY at once, without the
+    // busy handler: retry within the busy timeout like any other lock.
+    for (int waited_ms = 0; journal_mode != "wal"; waited_ms += 10) {
+        try {
+            db.exec("PRAGMA journal_mode=WAL");
+            break;
+        } catch (const sql::SqliteError& e) {
+            if ((e.code() & 0xff) != SQLITE_BUSY || waited_ms >= busy_timeout_ms) {
+                throw;
+            }
+            sqlite3_sleep(10);
+        }
     }
     db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
     store.migrate();
@@ -210,7 +243,7 @@ MethodId Store::add_method(const std::string& name, const MethodSettings& s) {
 }
 
 std::optional<Method> Store::find_method(MethodId id) {
-    auto st = m_db.prepare(std::string(k_method_columns) + "WHERE id = ?");
+    auto st = m_db.prepare(std::string(k_method_columns) + "AND id = ?");
     st.bind(1, id);
     if (!st.step()) {
         return std::nullopt;
@@ -227,9 +260,29 @@ std::vector<Method> Store::list_methods() {
     return out;
 }
 
+std::optional<std::string> Store::method_module(MethodId id) {
+    auto st = m_db.prepare("SELECT module FROM methods WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return st.column_text(0);
+}
+
+MethodId Store::add_module_method(sql::Transaction&, const std::string& name,
+                                  const std::string& module) {
+    m_db.prepare("INSERT INTO methods (name, shop_id, password1, password2, hash_algorithm, "
+                 "test_mode, created_at, module) VALUES (?, '', '', '', 'md5', 0, ?, ?)")
+        .bind(1, name)
+        .bind(2, now())
+        .bind(3, module)
+        .run();
+    return m_db.last_insert_rowid();
+}
+
 PaymentId Store::add_payment(const NewPayment& p) {
     sql::Transaction tx(m_db);
-    if (!find_method(p.method_id)) {
+    if (!method_module(p.method_id)) {
         throw Error(ErrorKind::not_found, "method",
                     "no payment method " + std::to_string(p.method_id));
     }
@@ -300,7 +353,8 @@ std::vector<Payment> Store::list_payments(std::optional<PaymentStatus> status) {
 
 std::vector<Payment> Store::stale_in_pay(std::int64_t min_age_seconds) {
     auto st = m_db.prepare(std::string(k_payment_columns) +
-                           "WHERE status = 2 AND updated_at <= ? ORDER BY id");
+                           "WHERE status = 2 AND updated_at <= ? AND method_id IN "
+                           "(SELECT id FROM methods WHERE module = 'pmrobokassa') ORDER BY id");
     st.bind(1, now() - min_age_seconds);
     std::vector<Payment> out;
     while (st.step()) {
@@ -409,6 +463,21 @@ Transition Store::add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
         return transition(tx, id, {PaymentStatus::paid}, PaymentStatus::refunded, source, nullptr);
     }
     return Transition::applied;
+}
+
+Transition Store::start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id) {
+    m_db.prepare("UPDATE payments SET parent_id = ? WHERE id = ? AND status = 1")
+        .bind(1, parent_id)
+        .bind(2, id)
+        .run();
+    return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, "rcpay", nullptr);
+}
+
+void Store::set_external_id(sql::Transaction&, PaymentId id, const std::string& external_id) {
+    m_db.prepare("UPDATE payments SET external_id = ? WHERE id = ?")
+        .bind(1, external_id)
+        .bind(2, id)
+        .run();
 }
 
 void Store::record_notification(sql::Transaction&, const Notification& n) {

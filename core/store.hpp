@@ -95,16 +95,25 @@ public:
 
     sql::Database& db() { return m_db; }
 
-    // Methods.
+    // Methods. find_method and list_methods see Robokassa's methods only
+    // (module "pmrobokassa"); other modules keep their settings elsewhere.
     MethodId add_method(const std::string& name, const MethodSettings& settings);
     std::optional<Method> find_method(MethodId id);
     std::vector<Method> list_methods();
+    // The module a method belongs to ("pmrobokassa", "pmstripe"); nullopt
+    // when there is no such method.
+    std::optional<std::string> method_module(MethodId id);
+    // A method of another module: a methods row (which payments reference)
+    // without Robokassa settings. The caller adds the module's own settings
+    // in the same transaction.
+    MethodId add_module_method(sql::Transaction& tx, const std::string& name,
+                               const std::string& module);
 
     // Payments.
     PaymentId add_payment(const NewPayment& payment);
     std::optional<Payment> find_payment(PaymentId id);
     std::vector<Payment> list_payments(std::optional<PaymentStatus> status);
-    // Payments in status 2 not updated for at least `min_age_seconds`.
+    // Robokassa payments in status 2 not updated for at least `min_age_seconds`.
     std::vector<Payment> stale_in_pay(std::int64_t min_age_seconds);
 
     // Transitions, one per edge of BILLmanager's state machine. Each takes
@@ -121,6 +130,12 @@ public:
     // whole amount is refunded. Throws conflict past the remainder.
     Transition add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
                           const std::string& source);
+
+    // A recurring child: records its parent and moves it 1 -> 2, as
+    // rkpayment does for a first payment.
+    Transition start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id);
+    // Robokassa's operation key (OpKey), learned from OpStateExt.
+    void set_external_id(sql::Transaction& tx, PaymentId id, const std::string& external_id);
 
     // The journal.
     void record_notification(sql::Transaction& tx, const Notification& notification);

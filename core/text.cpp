@@ -107,9 +107,12 @@ std::string xml_safe(std::string_view text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         std::size_t n = utf8_sequence(text, i);
-        if (n == 0) {
+        // U+FFFE and U+FFFF are valid UTF-8 but not XML 1.0 characters.
+        bool noncharacter = n == 3 && text[i] == '\xef' && text[i + 1] == '\xbf' &&
+                            (text[i + 2] == '\xbe' || text[i + 2] == '\xbf');
+        if (n == 0 || noncharacter) {
             out += "\xef\xbf\xbd";
-            ++i;
+            i += noncharacter ? n : 1;
             continue;
         }
         unsigned char c = static_cast<unsigned char>(text[i]);

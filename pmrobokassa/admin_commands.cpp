@@ -4,11 +4,14 @@
 #include "log.hpp"
 #include "method_settings.hpp"
 #include "money.hpp"
+#include "receipt.hpp"
 #include "store.hpp"
 #include "text.hpp"
 
 #include <boost/program_options/variables_map.hpp>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <ostream>
 
 namespace rk::module {
@@ -189,6 +192,14 @@ void command_payment_add(Context& ctx) {
     }
     if (const std::string* id = option(ctx, "id")) {
         p.id = parse_payment_id(*id, "--id");
+    }
+    if (const std::string* path = option(ctx, "receipt")) {
+        std::ifstream in(*path, std::ios::binary);
+        if (!in) {
+            throw bad_input("--receipt", "cannot read " + *path);
+        }
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        p.receipt = normalise_receipt(text, p.amount, "--receipt");
     }
     Store store = open_store(ctx);
     p.method_id = require_method(store, required_option(ctx, "method")).id;

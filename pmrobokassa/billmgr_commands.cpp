@@ -29,6 +29,8 @@ void command_config(Context& ctx) {
                "<notneedprofile>on</notneedprofile>"
                "<pmvalidate>on</pmvalidate>"
                "<checkpay>on</checkpay>"
+               "<refund>on</refund>"
+               "<recurring>on</recurring>"
                "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
                "</doc>\n";

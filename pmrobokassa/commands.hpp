@@ -29,4 +29,8 @@ void command_payment_add(Context& ctx);
 void command_payment_show(Context& ctx);
 void command_payment_list(Context& ctx);
 
+// Calls to Robokassa on the admin's behalf.
+void command_refund(Context& ctx);
+void command_rcpay(Context& ctx);
+
 } // namespace rk::module

@@ -26,6 +26,8 @@ const std::map<std::string, Command>& commands() {
         {"payment.add", rk::module::command_payment_add},
         {"payment.show", rk::module::command_payment_show},
         {"payment.list", rk::module::command_payment_list},
+        {"refund", rk::module::command_refund},
+        {"rcpay", rk::module::command_rcpay},
     };
     return table;
 }
@@ -36,7 +38,7 @@ po::options_description describe_options() {
     options.add_options()
         ("help,h", "print this help")
         ("command", po::value<std::string>(), "config, pmvalidate, checkpay, method.add, method.list, "
-                                              "method.show, payment.add, payment.show, payment.list")
+                                              "method.show, payment.add, payment.show, payment.list, refund, rcpay")
         ("name", po::value<std::string>(), "method.add: the method's name")
         ("shop-id", po::value<std::string>(), "method.add: Robokassa's shop id (MerchantLogin)")
         ("password1", po::value<std::string>(), "method.add: Password #1")
@@ -48,12 +50,14 @@ po::options_description describe_options() {
         ("inc-curr-label", po::value<std::string>(), "method.add: suggested payment method")
         ("gateway-url", po::value<std::string>(), "method.add: the payment page the form posts to")
         ("method", po::value<std::string>(), "method id")
-        ("amount", po::value<std::string>(), "amount, e.g. 990.00")
+        ("amount", po::value<std::string>(), "payment.add, refund: amount, e.g. 990.00")
         ("currency", po::value<std::string>(), "payment.add: currency (RUB)")
         ("description", po::value<std::string>(), "payment.add: description shown to the customer")
         ("email", po::value<std::string>(), "payment.add: the customer's e-mail")
         ("id", po::value<std::string>(), "payment.add: an explicit payment id")
+        ("receipt", po::value<std::string>(), "payment.add: a file with Robokassa's Receipt JSON")
         ("payment", po::value<std::string>(), "payment id")
+        ("parent", po::value<std::string>(), "rcpay: the paid first payment of the series")
         ("status", po::value<std::string>(), "payment.list: only this status");
     // clang-format on
     return options;

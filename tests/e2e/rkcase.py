@@ -40,14 +40,17 @@ class RkCase(unittest.TestCase):
         cls.workdir = tempfile.mkdtemp(prefix="rk-e2e-")
         cls.root = os.path.join(cls.workdir, "mgr5")
         os.makedirs(os.path.join(cls.root, "etc"))
-        with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "w") as f:
-            f.write("\n".join(cls.config_lines) + "\n")
         for sub in ("web", "emu"):
             os.makedirs(os.path.join(cls.workdir, sub))
         cls.web = rkharness.Lighttpd(BIN_DIR, cls.root, os.path.join(cls.workdir, "web"))
         cls.web.start()
         cls.emulator = rkharness.Emulator(os.path.join(cls.workdir, "emu"))
         cls.emulator.start()
+        # Written once the servers have their ports: lines may name
+        # {emulator} (its base URL) and {web}. The programs read it per run.
+        with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "w") as f:
+            for line in cls.config_lines:
+                f.write(line.format(emulator=cls.emulator.base_url, web=cls.web.base_url) + "\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -63,25 +66,28 @@ class RkCase(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
         return result
 
-    def add_method(self, algorithm="md5", test_mode=True, shop=None, **extra):
+    def add_method(self, algorithm="md5", test_mode=True, shop=None, recurring=False, **extra):
         shop = shop or "shop_" + algorithm + ("_test" if test_mode else "_live")
-        p1, p2 = "Pass1word" + shop, "Pass2word" + shop
+        p1, p2, p3 = "Pass1word" + shop, "Pass2word" + shop, "Pass3word" + shop
         args = ["method.add", "--name", "Robokassa " + algorithm,
                 "--shop-id", shop, "--password1", p1, "--password2", p2,
                 "--hash-algorithm", algorithm,
-                "--gateway-url", self.emulator.base_url + "/Merchant/Index.aspx"]
+                "--gateway-url", self.emulator.base_url + "/Merchant/Index.aspx",
+                "--password3", p3]
         if test_mode:
             args.append("--test-mode")
+        if recurring:
+            args.append("--recurring")
         for key, value in extra.items():
             args += ["--" + key.replace("_", "-"), value]
         method_id = self.module(*args).stdout.splitlines()[0]
         self.emulator.register_shop({
-            "login": shop, "password1": p1, "password2": p2, "hash": algorithm,
+            "login": shop, "password1": p1, "password2": p2, "password3": p3, "hash": algorithm,
             "result_url": self.web.base_url + "/mancgi/rkresult",
             "success_url": self.web.base_url + "/mancgi/rksuccess",
             "fail_url": self.web.base_url + "/mancgi/rkfail",
             "url_method": "POST", "test_mode": test_mode})
-        return {"id": method_id, "shop": shop, "password1": p1, "password2": p2,
+        return {"id": method_id, "shop": shop, "password1": p1, "password2": p2, "password3": p3,
                 "hash": algorithm, "test_mode": test_mode}
 
     def add_payment(self, method, amount="990.00", *extra):
@@ -127,8 +133,9 @@ class RkCase(unittest.TestCase):
                   "SignatureValue": digest(method["hash"], base).upper(), **shp, **extra}
         return fields
 
-    def pay_through_gateway(self, link):
-        """The customer's whole path: link -> form -> emulator -> pay -> rksuccess."""
+    def open_gateway(self, link):
+        """The customer opens the link and the form reaches the emulator;
+        returns the form and the emulator's operation token."""
         page = self.get(link)
         self.assertEqual(page.status, 200, page.body)
         form = parse_form(page.body.decode())
@@ -138,7 +145,13 @@ class RkCase(unittest.TestCase):
         self.assertEqual(gateway.status, 200)
         self.assertNotIn(b'class="error"', gateway.body, gateway.body)
         token = re.search(rb'name="token" value="([0-9a-f]+)"', gateway.body).group(1).decode()
+        return form, token
+
+    def pay_through_gateway(self, link, lose_result=False):
+        """The customer's whole path: link -> form -> emulator -> pay (-> ResultURL)."""
+        form, token = self.open_gateway(link)
+        fields = {"token": token, **({"lose_result": "1"} if lose_result else {})}
         paid = rkharness.http("POST", self.emulator.base_url + "/emulator/pay",
-                              data=urllib.parse.urlencode({"token": token}).encode(),
+                              data=urllib.parse.urlencode(fields).encode(),
                               headers={**FORM_TYPE, "Accept": "application/json"})
         return form, paid.json()

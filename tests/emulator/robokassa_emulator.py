@@ -12,7 +12,9 @@ Passwords are never written to stdout/stderr or returned by any endpoint.
 """
 
 import argparse
+import base64
 import hashlib
+import hmac
 import html
 import http.client
 import http.server
@@ -28,6 +30,7 @@ import threading
 import time
 import traceback
 import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -65,7 +68,22 @@ TEXTS = {
     "cancel": ("Отказаться от оплаты", "Cancel"),
     "error": ("Ошибка", "Error"),
     "continue": ("Вернуться в магазин", "Return to the shop"),
+    "brand": ("Robokassa · эмулятор", "Robokassa · emulator"),
 }
+
+# A plain gateway look, readable at 360 px; contrast above WCAG AA.
+PAGE_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:0;background:#eef1f5;color:#1b1f24}"
+    "header{background:#1b1f24;color:#fff;padding:.75rem 1rem;font-weight:600}"
+    "main{max-width:28rem;margin:1rem auto;padding:1.25rem;background:#fff;border-radius:8px}"
+    "h1{font-size:1.4rem;margin-top:0}dl{display:grid;grid-template-columns:auto 1fr;"
+    "gap:.4rem 1rem}dt{color:#4a4f57}dd{margin:0;overflow-wrap:anywhere}"
+    ".test-mode{display:inline-block;padding:.2rem .6rem;border-radius:4px;background:#fff4ce;"
+    "color:#5c4400}form{display:inline-block;margin:.5rem .5rem 0 0}"
+    "button{font:inherit;padding:.7rem 1.2rem;border-radius:6px;border:2px solid #16703a;"
+    "background:#16703a;color:#fff;cursor:pointer}form.cancel button{background:#fff;"
+    "color:#1b1f24;border-color:#6b7079}button:focus-visible{outline:3px solid #1b1f24;"
+    "outline-offset:2px}.error{color:#a4000f}")
 
 
 def log(message):
@@ -175,12 +193,19 @@ class Operation:
     params: dict  # everything the payment page received
     state: str = "created"  # created -> paid | cancelled
     notifications: list = field(default_factory=list)  # one result object per sending
+    # Robokassa's operation key, which OpStateExt reports and refunds name.
+    op_key: str = field(default_factory=lambda: secrets.token_hex(18))
+    refunded: Decimal = Decimal(0)
+    recurring: bool = False  # the first payment of a series (Recurring=true)
+    parent: str = ""  # PreviousInvoiceID of a recurring child
 
     def to_json(self):
         return {"token": self.token, "login": self.login, "inv_id": self.inv_id,
                 "out_sum": self.out_sum, "is_test": self.is_test, "state": self.state,
                 "params": self.params, "shp": dict(self.shp),
-                "notifications": self.notifications}
+                "notifications": self.notifications, "op_key": self.op_key,
+                "refunded": f"{self.refunded:.2f}", "recurring": self.recurring,
+                "parent": self.parent}
 
 
 class BadRequest(Exception):
@@ -205,7 +230,10 @@ def json_reply(obj, status=200):
 
 def html_page(culture, title, body):
     page = (f'<!DOCTYPE html>\n<html lang="{culture}">\n<head><meta charset="utf-8">'
-            f"<title>{html.escape(title)}</title></head>\n<body>\n{body}</body>\n</html>\n")
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title><style>{PAGE_STYLE}</style></head>\n<body>\n"
+            f"<header>{text('brand', culture)}</header>\n<main>\n{body}</main>\n</body>\n"
+            "</html>\n")
     return Reply(200, "text/html; charset=utf-8", page.encode("utf-8"))
 
 
@@ -217,6 +245,30 @@ def error_page(code, culture):
     return html_page(culture, title,
                      f"<h1>{title}</h1>\n"
                      f'<p class="error" data-code="{code}">{html.escape(message)} ({code})</p>\n')
+
+
+def op_state_reply(code, description, state=None, operation=None):
+    """OpStateExt's XML answer."""
+    body = ('<?xml version="1.0" encoding="utf-8"?>\n'
+            '<OperationStateResponse xmlns="http://merchant.roboxchange.com/WebService/">'
+            f"<Result><Code>{code}</Code><Description>{html.escape(description)}</Description>"
+            "</Result>")
+    if state is not None:
+        body += f"<State><Code>{state}</Code></State>"
+        body += (f"<Info><IncCurrLabel>{html.escape(operation.inc_curr_label or 'BankCardPSR')}"
+                 f"</IncCurrLabel><IncSum>{Decimal(operation.out_sum):.2f}</IncSum>"
+                 f"<OutSum>{Decimal(operation.out_sum):.2f}</OutSum>"
+                 f"<OpKey>{operation.op_key}</OpKey></Info>")
+    body += "</OperationStateResponse>"
+    return Reply(200, "text/xml; charset=utf-8", body.encode())
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def b64url_encode(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def hidden_inputs(fields):
@@ -289,6 +341,7 @@ class Emulator:
         self.lock = threading.Lock()
         self.shops = {}
         self.operations = {}  # token -> Operation, in creation order
+        self.refunds = {}  # requestId -> GetState answer
         # Robokassa numbers invoices itself when InvId is empty or 0.
         self.inv_ids = itertools.count(1_000_000_000)
 
@@ -332,7 +385,7 @@ class Emulator:
                               out_sum=out_sum, is_test=is_test, culture=culture,
                               email=params.get("Email", ""),
                               inc_curr_label=params.get("IncCurrLabel", ""), shp=shp,
-                              params=params)
+                              params=params, recurring=params.get("Recurring") == "true")
         with self.lock:
             # Live invoices are unique per shop; test ones are not tracked (seed 001, code 40).
             if not is_test and any(op.login == login and op.inv_id == inv_id and op.state == "paid"
@@ -354,7 +407,7 @@ class Emulator:
         if operation.is_test:
             body += f'<p class="test-mode">{text("test_mode", culture)}</p>\n'
         for action in ("pay", "cancel"):
-            body += (f'<form method="POST" action="/emulator/{action}">'
+            body += (f'<form class="{action}" method="POST" action="/emulator/{action}">'
                      f'<input type="hidden" name="token" value="{token}">'
                      f'<button type="submit">{text(action, culture)}</button></form>\n')
         return html_page(culture, text("title", culture), body)
@@ -368,7 +421,12 @@ class Emulator:
         with self.lock:
             shop = self.shops[operation.login]
         out_sum = six_decimals(operation.out_sum)
-        result = self.notify(shop, operation, out_sum, operation.shp)
+        # lose_result=1: the money is taken but the ResultURL call never
+        # arrives, the case checkpay (OpStateExt) exists for.
+        if request.params().get("lose_result") == "1":
+            result = None
+        else:
+            result = self.notify(shop, operation, out_sum, operation.shp)
         fields = {"OutSum": out_sum, "InvId": operation.inv_id,
                   "SignatureValue": signature(shop.hash, [out_sum, operation.inv_id],
                                               shop.password1, operation.shp),
@@ -498,13 +556,116 @@ class Emulator:
         shp = [(str(name), str(value)) for name, value in shp.items()]
         return json_reply(self.notify(shop, operation, out_sum, shp))
 
+    # --- XML and JSON interfaces: OpStateExt, Refund, Recurring -----------
+
+    def newest_operation(self, login, inv_id):
+        with self.lock:
+            matching = [op for op in self.operations.values()
+                        if op.login == login and op.inv_id == inv_id]
+        return matching[-1] if matching else None
+
+    def op_state(self, request):
+        """OpStateExt: Signature = H(MerchantLogin:InvoiceID:Password2)."""
+        params = request.params()
+        login, inv_id = params.get("MerchantLogin", ""), params.get("InvoiceID", "")
+        with self.lock:
+            shop = self.shops.get(login)
+        if shop is None:
+            return op_state_reply(2, "shop not found")
+        expected = signature(shop.hash, [login, inv_id], shop.password2, [])
+        if params.get("Signature", "").lower() != expected:
+            return op_state_reply(1, "invalid signature")
+        operation = self.newest_operation(login, inv_id)
+        if operation is None:
+            return op_state_reply(3, "invoice not found")
+        state = {"created": 5, "cancelled": 10, "paid": 100}[operation.state]
+        if operation.state == "paid" and operation.refunded >= Decimal(operation.out_sum):
+            state = 60
+        return op_state_reply(0, "", state, operation)
+
+    def refund_create(self, request):
+        """Refund/Create: the body is a JWT (HS256 under the shop's Password #3)
+        whose payload names OpKey and RefundSum."""
+        token = request.body.decode("ascii", "replace").strip()
+        try:
+            header_b64, payload_b64, signature_b64 = token.split(".")
+            header = json.loads(b64url_decode(header_b64))
+            payload = json.loads(b64url_decode(payload_b64))
+        except (ValueError, TypeError):
+            return json_reply({"success": False, "message": "malformed JWT"})
+        if header.get("alg") != "HS256" or not isinstance(payload, dict):
+            return json_reply({"success": False, "message": "unsupported JWT"})
+        with self.lock:
+            operation = next((op for op in self.operations.values()
+                              if op.op_key == payload.get("OpKey")), None)
+            shop = self.shops.get(operation.login) if operation else None
+        if operation is None or shop is None:
+            return json_reply({"success": False, "message": "operation not found"})
+        if not shop.password3:
+            return json_reply({"success": False, "message": "refunds are not enabled"})
+        expected = hmac.new(shop.password3.encode(), f"{header_b64}.{payload_b64}".encode(),
+                            hashlib.sha256).digest()
+        if not hmac.compare_digest(b64url_encode(expected), signature_b64):
+            return json_reply({"success": False, "message": "invalid JWT signature"})
+        try:
+            amount = Decimal(str(payload.get("RefundSum")))
+        except ArithmeticError:
+            return json_reply({"success": False, "message": "invalid RefundSum"})
+        with self.lock:
+            remaining = Decimal(operation.out_sum) - operation.refunded
+            if operation.state != "paid" or amount <= 0 or amount > remaining:
+                return json_reply({"success": False,
+                                   "message": f"RefundSum must be from 0.01 to {remaining:.2f}"})
+            operation.refunded += amount
+            request_id = str(uuid.uuid4())
+            self.refunds[request_id] = {"requestId": request_id, "amount": float(amount),
+                                        "label": "finished", "opKey": operation.op_key}
+        log(f"refund {request_id}: {amount} of InvId={operation.inv_id}")
+        return json_reply({"success": True, "message": None, "requestId": request_id})
+
+    def refund_state(self, request):
+        request_id = request.params().get("id", "")
+        with self.lock:
+            refund = self.refunds.get(request_id)
+        if refund is None:
+            raise BadRequest(404, "refund not found")
+        return json_reply({key: refund[key] for key in ("requestId", "amount", "label")})
+
+    def recurring(self, request):
+        """Merchant/Recurring: charges a child invoice against a paid first
+        payment made with Recurring=true, then calls ResultURL as usual."""
+        params = request.params()
+        login = params.get("MerchantLogin", "")
+        inv_id, parent_id = params.get("InvoiceID", ""), params.get("PreviousInvoiceID", "")
+        out_sum = params.get("OutSum", "")
+        with self.lock:
+            shop = self.shops.get(login)
+        if shop is None:
+            return Reply(400, "text/plain", b"ERROR shop not found")
+        signed = [login, out_sum, inv_id] + ([params["Receipt"]] if params.get("Receipt") else [])
+        if params.get("SignatureValue", "").lower() != signature(shop.hash, signed,
+                                                                 shop.password1, []):
+            return Reply(400, "text/plain", b"ERROR invalid SignatureValue")
+        parent = self.newest_operation(login, parent_id)
+        if parent is None or parent.state != "paid" or not parent.recurring:
+            return Reply(400, "text/plain", b"ERROR no paid recurring parent")
+        if not OUT_SUM_RE.fullmatch(out_sum) or not INV_ID_RE.fullmatch(inv_id):
+            return Reply(400, "text/plain", b"ERROR invalid OutSum or InvoiceID")
+        operation = Operation(token=secrets.token_hex(16), login=login, inv_id=inv_id,
+                              out_sum=out_sum, is_test=parent.is_test, culture=parent.culture,
+                              email=parent.email, inc_curr_label=parent.inc_curr_label, shp=[],
+                              params=params, state="paid", parent=parent_id)
+        with self.lock:
+            self.operations[operation.token] = operation
+        self.notify(shop, operation, six_decimals(out_sum), [])
+        return Reply(200, "text/plain", f"OK{inv_id}".encode())
+
     def list_operations(self, _request):
         with self.lock:
             return json_reply([op.to_json() for op in self.operations.values()])
 
 
-# path -> {HTTP method -> Emulator method}. Robokassa's other interfaces
-# (OpStateExt, Refund, Recurring) are added here as more entries.
+# path -> {HTTP method -> Emulator method}.
 ROUTES = {
     "/Merchant/Index.aspx": {"GET": Emulator.payment_page, "POST": Emulator.payment_page},
     "/emulator/shops": {"POST": Emulator.register_shop},
@@ -512,6 +673,11 @@ ROUTES = {
     "/emulator/cancel": {"POST": Emulator.cancel},
     "/emulator/notify": {"POST": Emulator.renotify},
     "/emulator/operations": {"GET": Emulator.list_operations},
+    "/Merchant/WebService/Service.asmx/OpStateExt": {"GET": Emulator.op_state,
+                                                     "POST": Emulator.op_state},
+    "/RefundService/Refund/Create": {"POST": Emulator.refund_create},
+    "/RefundService/Refund/GetState": {"GET": Emulator.refund_state},
+    "/Merchant/Recurring": {"POST": Emulator.recurring},
 }
 
 

@@ -1,0 +1,223 @@
+"""Beyond the redirect (issue 8, CONTRACT §5): checkpay through OpStateExt,
+refunds, recurring payments and receipts, end to end against the emulator."""
+
+import json
+import os
+import sys
+import tempfile
+import unittest
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from rkcase import FORM_TYPE, RkCase, digest, parse_form, rkharness  # noqa: E402
+
+
+class Beyond(RkCase):
+    config_lines = [
+        "busy_timeout_ms = 2000",
+        "checkpay_min_age = 0",
+        "opstate_url = {emulator}/Merchant/WebService/Service.asmx/OpStateExt",
+        "refund_url = {emulator}/RefundService/Refund/Create",
+        "recurring_url = {emulator}/Merchant/Recurring",
+    ]
+
+    def emulator_operation(self, shop, inv_id):
+        operations = rkharness.http("GET", self.emulator.base_url + "/emulator/operations").json()
+        return [op for op in operations if op["login"] == shop and op["inv_id"] == str(inv_id)][-1]
+
+    def checkpay(self):
+        return self.module("checkpay", check=False)
+
+
+class CheckPay(Beyond):
+    def test_lost_result_url_is_settled_by_checkpay_once_even_if_it_arrives_later(self):
+        method = self.add_method("sha256", shop="lost")
+        payment_id, link = self.add_payment(method, "990.00")
+        _, paid = self.pay_through_gateway(link, lose_result=True)
+        self.assertIsNone(paid["result"])
+        self.assertEqual(self.status(payment_id), 2)
+
+        result = self.checkpay()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn(f'<payment id="{payment_id}" result="credited"/>', result.stdout)
+        self.assertEqual(self.status(payment_id), 4)
+        self.assertEqual(self.payment(payment_id)["credits"], "1")
+        op_key = self.emulator_operation("lost", payment_id)["op_key"]
+        self.assertEqual(self.payment(payment_id)["external_id"], op_key)
+
+        # The ResultURL arrives after all: acknowledged, not credited again.
+        token = self.emulator_operation("lost", payment_id)["token"]
+        late = rkharness.http("POST", self.emulator.base_url + "/emulator/notify",
+                              data=json.dumps({"token": token}),
+                              headers={"Content-Type": "application/json"}).json()
+        self.assertTrue(late["accepted"])
+        self.assertEqual(self.payment(payment_id)["credits"], "1")
+        verdicts = [row[0] for row in self.journal(payment_id)]
+        self.assertEqual(verdicts, ["credited", "duplicate"])
+
+        # A second checkpay has nothing left to ask about.
+        again = self.checkpay()
+        self.assertEqual((again.returncode, again.stdout.count("<payment ")), (0, 0))
+
+    def test_cancelled_at_robokassa_becomes_cancelled(self):
+        method = self.add_method("md5", shop="cancelled")
+        payment_id, link = self.add_payment(method, "10.00")
+        _, token = self.open_gateway(link)
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        result = self.checkpay()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.status(payment_id), 9)
+
+    def test_unreachable_robokassa_leaves_payments_as_they_were(self):
+        method = self.add_method("md5", shop="unreachable")
+        payment_id, link = self.add_payment(method, "10.00")
+        self.get(link)  # status 2
+        conf = os.path.join(self.root, "etc", "pmrobokassa.conf")
+        with open(conf) as f:
+            original = f.read()
+        port = rkharness.free_port()
+        try:
+            with open(conf, "w") as f:
+                f.write(original.replace(self.emulator.base_url, f"http://127.0.0.1:{port}"))
+            result = self.checkpay()
+        finally:
+            with open(conf, "w") as f:
+                f.write(original)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(f'<payment id="{payment_id}" error=', result.stdout)
+        self.assertEqual(self.status(payment_id), 2)
+        with open(os.path.join(self.root, "var", "pmrobokassa.log")) as f:
+            log = f.read()
+        self.assertIn(f"checkpay: payment {payment_id}", log)
+
+
+class Refunds(Beyond):
+    def paid_payment(self, shop, amount="1000.00"):
+        method = self.add_method("sha1", shop=shop)
+        payment_id, link = self.add_payment(method, amount, "--description", "VPS for a month")
+        _, paid = self.pay_through_gateway(link)
+        self.assertTrue(paid["result"]["accepted"])
+        return method, payment_id
+
+    def test_partial_then_full_refund(self):
+        _, payment_id = self.paid_payment("refunds")
+        first = self.module("refund", "--payment", str(payment_id), "--amount", "250.50")
+        self.assertIn("refunded 250.50, finished, status 4", first.stdout)
+        self.assertEqual(self.payment(payment_id)["refunded"], "250.50")
+        self.assertEqual(self.emulator_operation("refunds", payment_id)["refunded"], "250.50")
+
+        rest = self.module("refund", "--payment", str(payment_id))
+        self.assertIn("refunded 749.50, finished, status 6", rest.stdout)
+        self.assertEqual(self.status(payment_id), 6)
+        self.assertEqual(self.emulator_operation("refunds", payment_id)["refunded"], "1000.00")
+
+    def test_refund_over_the_remainder_is_refused_before_any_call(self):
+        _, payment_id = self.paid_payment("over")
+        self.module("refund", "--payment", str(payment_id), "--amount", "600")
+        refused = self.module("refund", "--payment", str(payment_id), "--amount", "400.01",
+                              check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--amount", refused.stderr)
+        self.assertIn("400.00", refused.stderr)
+        self.assertEqual(self.emulator_operation("over", payment_id)["refunded"], "600.00")
+        self.assertEqual(self.payment(payment_id)["refunded"], "600.00")
+
+    def test_unpaid_payment_cannot_be_refunded(self):
+        method = self.add_method("md5", shop="unpaid")
+        payment_id, _ = self.add_payment(method, "10")
+        refused = self.module("refund", "--payment", str(payment_id), check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("not paid", refused.stderr)
+
+
+class Recurring(Beyond):
+    def test_child_payment_is_charged_and_credited_through_rkresult(self):
+        method = self.add_method("md5", shop="series", recurring=True)
+        parent_id, link = self.add_payment(method, "300.00", "--description", "Monthly VPS")
+        form, paid = self.pay_through_gateway(link)
+        self.assertEqual(form.fields["Recurring"], "true")
+        self.assertTrue(paid["result"]["accepted"])
+
+        child_id, _ = self.add_payment(method, "300.00", "--description", "Monthly VPS, month 2")
+        result = self.module("rcpay", "--payment", str(child_id), "--parent", str(parent_id))
+        self.assertEqual(result.stdout.strip(), f"OK{child_id}")
+        self.assertEqual(self.status(child_id), 4)
+        self.assertEqual(self.payment(child_id)["parent"], str(parent_id))
+        self.assertEqual(self.payment(child_id)["credits"], "1")
+        self.assertEqual(self.emulator_operation("series", child_id)["parent"], str(parent_id))
+
+    def test_rcpay_refuses_a_method_without_recurring(self):
+        method = self.add_method("md5", shop="oneoff")
+        parent_id, link = self.add_payment(method, "10")
+        form, _ = self.pay_through_gateway(link)
+        self.assertNotIn("Recurring", form.fields)
+        child_id, _ = self.add_payment(method, "10")
+        refused = self.module("rcpay", "--payment", str(child_id), "--parent", str(parent_id),
+                              check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("--parent", refused.stderr)
+        self.assertEqual(self.status(child_id), 1)
+
+
+class Receipts(Beyond):
+    RECEIPT = {"sno": "osn", "items": [
+        {"name": "VPS «Старт», ноябрь", "quantity": 1, "sum": 700, "tax": "vat20",
+         "payment_method": "full_payment", "payment_object": "service"},
+        {"name": "Домен example.ru", "quantity": 1, "sum": 290.5, "tax": "none",
+         "payment_method": "full_payment", "payment_object": "service"}]}
+
+    def receipt_file(self, receipt):
+        handle = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=self.workdir)
+        json.dump(receipt, handle, ensure_ascii=False, indent=2)
+        handle.close()
+        return handle.name
+
+    def test_two_item_receipt_is_signed_and_accepted(self):
+        method = self.add_method("sha256", shop="receipts")
+        payment_id, link = self.add_payment(method, "990.50", "--receipt",
+                                            self.receipt_file(self.RECEIPT))
+        page = self.get(link)
+        form = parse_form(page.body.decode())
+        receipt = form.fields["Receipt"]
+        self.assertEqual(json.loads(urllib.parse.unquote(receipt)), self.RECEIPT)
+        self.assertEqual(form.fields["SignatureValue"],
+                         digest("sha256", f"receipts:990.50:{payment_id}:{receipt}:"
+                                          f"{method['password1']}"))
+        _, paid = self.pay_through_gateway(link)
+        self.assertTrue(paid["result"]["accepted"])
+        self.assertEqual(self.status(payment_id), 4)
+
+    def test_altered_receipt_is_refused_by_robokassa(self):
+        method = self.add_method("sha256", shop="altered")
+        _, link = self.add_payment(method, "990.50", "--receipt",
+                                   self.receipt_file(self.RECEIPT))
+        form = parse_form(self.get(link).body.decode())
+        fields = dict(form.fields, Receipt=form.fields["Receipt"].replace("700", "7"))
+        gateway = rkharness.http("POST", form.action, data=fields, headers=FORM_TYPE)
+        self.assertIn(b'data-code="29"', gateway.body)
+
+    def test_receipt_not_adding_up_is_refused_naming_the_option(self):
+        method = self.add_method("md5", shop="sums")
+        for receipt, needle in (
+                (dict(self.RECEIPT, items=self.RECEIPT["items"][:1]), "700.00"),
+                ({"items": [{"name": "x" * 129, "quantity": 1, "sum": 990.5, "tax": "none"}]},
+                 "name"),
+                ({"items": [{"name": "x", "quantity": 1, "sum": 990.5, "tax": "vat99"}]}, "tax")):
+            with self.subTest(needle=needle):
+                refused = self.module("payment.add", "--method", method["id"], "--amount",
+                                      "990.50", "--receipt", self.receipt_file(receipt),
+                                      check=False)
+                self.assertEqual(refused.returncode, 2)
+                self.assertIn("--receipt", refused.stderr)
+                self.assertIn(needle, refused.stderr)
+
+    def test_config_advertises_refund_and_recurring(self):
+        config = self.module("config").stdout
+        for feature in ("redirect", "notneedprofile", "pmvalidate", "checkpay", "refund",
+                        "recurring"):
+            self.assertIn(f"<{feature}>on</{feature}>", config)
+
+
+if __name__ == "__main__":
+    unittest.main()
