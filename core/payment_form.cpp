@@ -112,7 +112,7 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     }
     if (payment->status == PaymentStatus::created) {
         sql::Transaction tx(store.db());
-        if (store.mark_in_pay(tx, id) == Transition::applied) {
+        if (store.mark_in_pay(tx, id, "rkpayment") == Transition::applied) {
             log::info("payment " + std::to_string(id) + " in pay");
         }
         tx.commit();

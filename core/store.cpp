@@ -410,9 +410,8 @@ Transition Store::transition(sql::Transaction&, PaymentId id,
     return Transition::applied;
 }
 
-Transition Store::mark_in_pay(sql::Transaction& tx, PaymentId id) {
-    return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, "rkpayment",
-                      nullptr);
+Transition Store::mark_in_pay(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, source, nullptr);
 }
 
 Transition Store::mark_paid(sql::Transaction& tx, PaymentId id, const std::string& external_id,

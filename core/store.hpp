@@ -119,7 +119,8 @@ public:
     // Transitions, one per edge of BILLmanager's state machine. Each takes
     // the caller's transaction and records the change in the history.
     // Throws not_found for an unknown id.
-    Transition mark_in_pay(sql::Transaction& tx, PaymentId id); // 1 -> 2
+    Transition mark_in_pay(sql::Transaction& tx, PaymentId id,  // 1 -> 2
+                           const std::string& source);
     Transition mark_paid(sql::Transaction& tx, PaymentId id,    // 1,2 -> 4
                          const std::string& external_id, const std::string& source);
     Transition mark_cancelled(sql::Transaction& tx, PaymentId id, // 1,2 -> 9

@@ -33,7 +33,7 @@ def parse_form(page):
 class RkCase(unittest.TestCase):
     """One installation per test class: MGR5_ROOT, lighttpd, emulator."""
 
-    config_lines = ["manager_url = " + MANAGER_URL, "busy_timeout_ms = 500"]
+    config_lines = ["manager_url = " + MANAGER_URL]
 
     @classmethod
     def setUpClass(cls):

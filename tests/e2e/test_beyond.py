@@ -14,7 +14,6 @@ from rkcase import FORM_TYPE, RkCase, digest, parse_form, rkharness  # noqa: E40
 
 class Beyond(RkCase):
     config_lines = [
-        "busy_timeout_ms = 2000",
         "checkpay_min_age = 0",
         "opstate_url = {emulator}/Merchant/WebService/Service.asmx/OpStateExt",
         "refund_url = {emulator}/RefundService/Refund/Create",

@@ -165,6 +165,9 @@ class ConcurrentRepeats(RkCase):
 
 
 class LockedStore(RkCase):
+    # A short busy timeout so the lock outlasts it quickly.
+    config_lines = ["manager_url = " + MANAGER_URL, "busy_timeout_ms = 500"]
+
     def test_locked_store_gets_5xx_then_the_retry_is_credited_once(self):
         method = self.add_method("md5", shop="locked")
         payment_id, _ = self.add_payment(method, "990.00")
@@ -329,7 +332,7 @@ class ReturnPages(RkCase):
 
 
 class PagesWithoutManagerUrl(RkCase):
-    config_lines = ["busy_timeout_ms = 500"]
+    config_lines = []
 
     def test_success_and_fail_show_pages_in_the_customers_language(self):
         method = self.add_method("md5", shop="nomanager")

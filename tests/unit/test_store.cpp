@@ -63,7 +63,7 @@ protected:
         return result;
     }
     Transition in_pay(PaymentId id) {
-        return committed([&](auto& tx) { return m_store.mark_in_pay(tx, id); });
+        return committed([&](auto& tx) { return m_store.mark_in_pay(tx, id, "test"); });
     }
     Transition paid(PaymentId id, const std::string& external_id = "op-1") {
         return committed([&](auto& tx) { return m_store.mark_paid(tx, id, external_id, "test"); });
@@ -492,7 +492,7 @@ TEST_F(StoreTest, TransactionSurvivesAnExceptionBetweenSteps) {
     PaymentId id = add_payment();
     auto error = error_from([&] {
         rk::sql::Transaction tx(m_store.db());
-        m_store.mark_in_pay(tx, id);
+        m_store.mark_in_pay(tx, id, "test");
         m_store.mark_paid(tx, id + 1000, "op", "test"); // unknown: throws
         tx.commit();
     });

@@ -127,7 +127,7 @@ TEST(StoreConcurrency, ProcessesRacingToMarkPaidCreditEachPaymentOnce) {
         // Half start in status 2, as after rkpayment; half in status 1.
         for (int i = 0; i < k_payments; i += 2) {
             rk::sql::Transaction tx(store.db());
-            store.mark_in_pay(tx, ids[i]);
+            store.mark_in_pay(tx, ids[i], "test");
             tx.commit();
         }
     } // closed: no connection crosses the fork
