@@ -11,16 +11,17 @@ namespace rk {
 
 namespace {
 
-// Plain, readable, no external resources; contrast above WCAG AA, usable at
-// 360 px.
+// Plain, readable, no external resources; contrast above WCAG AA (the
+// focus ring 3:1 against the white card too), usable at 360 px.
 const char* const k_style =
     "body{font-family:system-ui,sans-serif;margin:0;background:#f4f5f7;color:#1d2129}"
     "main{max-width:32rem;margin:2rem auto;padding:1.5rem;background:#fff;"
     "border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.15)}"
     "h1{font-size:1.4rem;margin-top:0}dl{display:grid;grid-template-columns:auto 1fr;"
     "gap:.4rem 1rem}dt{color:#4a4f57}dd{margin:0;overflow-wrap:anywhere}"
-    "button{font-size:1rem;padding:.7rem 1.4rem;border:0;border-radius:6px;"
-    "background:#0b57d0;color:#fff;cursor:pointer}button:focus{outline:3px solid #f9ab00}";
+    "button{font:inherit;padding:.7rem 1.4rem;border:0;border-radius:6px;"
+    "background:#0b57d0;color:#fff;cursor:pointer}"
+    "button:focus-visible{outline:3px solid #1d2129;outline-offset:2px}";
 
 const char* const k_script = "document.getElementById('pay').submit();";
 

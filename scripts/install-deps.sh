@@ -9,7 +9,15 @@ packages=(
   libboost-program-options-dev libboost-log-dev
   libssl-dev libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev lighttpd curl python3 openssl
+  # The browser test: Debian's chromium (no browser is ever downloaded) and
+  # a font with Cyrillic glyphs, which chromium does not pull in by itself.
+  chromium fonts-dejavu-core
 )
+# playwright-core needs node >= 18; a machine that already has node (from
+# Debian or NodeSource) keeps it, one without gets Debian's.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 if [ "${PMROBOKASSA_EXTRA_PACKAGES:-}" != "" ]; then
   # shellcheck disable=SC2206
   packages+=(${PMROBOKASSA_EXTRA_PACKAGES})

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+# The browser test's one npm dependency, exactly as locked.
+npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 build_dir=${PMROBOKASSA_BUILD_DIR:-build}
 # Warnings are errors in CI, where nobody is waiting on a half-done build.
