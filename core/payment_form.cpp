@@ -2,6 +2,7 @@
 
 #include "log.hpp"
 #include "pages.hpp"
+#include "payment_link.hpp"
 #include "signature.hpp"
 #include "text.hpp"
 
@@ -13,18 +14,6 @@ void hidden(std::string& html, const char* name, const std::string& value) {
     html += "<input type=\"hidden\" name=\"";
     html += name;
     html += "\" value=\"" + escape_markup(value) + "\">\n";
-}
-
-std::string details(Language language, const Payment& payment) {
-    std::string html = "<dl>\n<dt>" + std::string(text(language, Text::invoice)) + "</dt><dd>" +
-                       std::to_string(payment.id) + "</dd>\n<dt>" + text(language, Text::amount) +
-                       "</dt><dd>" + format_amount(payment.amount) + " " +
-                       escape_markup(payment.currency) + "</dd>\n";
-    if (!payment.description.empty()) {
-        html += "<dt>" + std::string(text(language, Text::description)) + "</dt><dd>" +
-                escape_markup(payment.description) + "</dd>\n";
-    }
-    return html + "</dl>\n";
 }
 
 // The form Robokassa's Index.aspx expects. Receipt is sent URL-encoded and
@@ -43,7 +32,8 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
     page.title = std::string(text(language, Text::payment_title)) + " " + inv_id;
     page.auto_submit = true;
     page.form_action = gateway;
-    page.body_html = details(language, payment) + "<p>" + text(language, Text::redirecting) +
+    page.body_html = payment_details_html(language, payment) + "<p>" +
+                     text(language, Text::redirecting) +
                      "</p>\n<form id=\"pay\" method=\"POST\" action=\"" + escape_markup(gateway) +
                      "\" accept-charset=\"utf-8\">\n";
     std::string& form = page.body_html;
@@ -74,36 +64,14 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
     return page;
 }
 
-Page closed_page(Language language, const Payment& payment, bool paid) {
-    Page page;
-    page.language = language;
-    page.title = text(language, paid ? Text::already_paid_title : Text::not_payable_title);
-    page.body_html = details(language, payment) + "<p>" +
-                     text(language, paid ? Text::already_paid : Text::not_payable) + "</p>\n";
-    return page;
-}
-
 } // namespace
 
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
     CgiRequest request = parse_cgi_request(input);
-    if (request.method != "GET") {
-        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
-    }
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
-    PaymentId id = parse_payment_id(request.require("elid"), "elid");
-    const std::string* key = request.find("key");
-
     Store& store = context.store();
-    // The key is checked before the id is looked up, so a wrong key says
-    // nothing about which ids exist.
-    if (key == nullptr || !payment_link_key_matches(store.link_secret(), id, *key)) {
-        throw Error(ErrorKind::forbidden, "key", "does not match the payment");
-    }
-    auto payment = store.find_payment(id);
-    if (!payment) {
-        throw Error(ErrorKind::not_found, "elid", "no payment " + std::to_string(id));
-    }
+    std::optional<Payment> payment = linked_payment(request, store);
+    const PaymentId id = payment->id;
     auto method = store.find_method(payment->method_id);
     if (!method) {
         // Another module's payment (pmstripe): its link is not ours to serve.
@@ -123,11 +91,8 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     case PaymentStatus::in_pay:
         log::info("payment " + std::to_string(id) + ": form sent to the gateway");
         return html_reply(200, payment_page(language, *payment, method->settings));
-    case PaymentStatus::paid:
-    case PaymentStatus::refunded:
-        return html_reply(200, closed_page(language, *payment, true));
     default:
-        return html_reply(409, closed_page(language, *payment, false));
+        return closed_payment_reply(language, *payment);
     }
 }
 

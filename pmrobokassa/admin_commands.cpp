@@ -18,36 +18,8 @@ namespace rk::module {
 
 namespace {
 
-const std::string* option(const Context& ctx, const char* name) {
-    auto it = ctx.options.find(name);
-    return it == ctx.options.end() ? nullptr : &it->second.as<std::string>();
-}
-
-const std::string& required_option(const Context& ctx, const char* name) {
-    const std::string* value = option(ctx, name);
-    if (value == nullptr) {
-        throw bad_input(std::string("--") + name, "is required");
-    }
-    return *value;
-}
-
-bool flag(const Context& ctx, const char* name) {
-    auto it = ctx.options.find(name);
-    return it != ctx.options.end() && it->second.as<bool>();
-}
-
-Store open_store(const Context& ctx) {
-    return Store::open_default(sql::OpenMode::create_if_missing, ctx.config.busy_timeout_ms);
-}
-
-std::string iso_time(std::int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+using cli::option;
+using cli::required_option;
 
 Method require_method(Store& store, const std::string& text) {
     MethodId id = parse_payment_id(text, "--method");
@@ -58,23 +30,10 @@ Method require_method(Store& store, const std::string& text) {
     return *method;
 }
 
-// Where Robokassa must call us: the origin of manager_url, or a placeholder
-// the admin can recognise when manager_url is not configured yet.
-std::string callback_base(const Config& config) {
-    if (config.manager_url) {
-        return url_origin(*config.manager_url);
-    }
-    return "https://<billing host>";
-}
-
 } // namespace
 
 void command_method_add(Context& ctx) {
-    const std::string& name = required_option(ctx, "name");
-    if (name.empty() || name.size() > 128 || !is_valid_utf8(name) || has_control_chars(name)) {
-        throw bad_input("--name",
-                        "must be 1 to 128 bytes of UTF-8 text without control characters");
-    }
+    const std::string& name = cli::method_name_option(ctx);
     MethodFields fields;
     const std::pair<const char*, const char*> mapping[] = {{"shop-id", "shop_id"},
                                                            {"password1", "password1"},
@@ -88,8 +47,8 @@ void command_method_add(Context& ctx) {
             fields[field] = *value;
         }
     }
-    fields["test_mode"] = flag(ctx, "test-mode") ? "on" : "off";
-    fields["recurring"] = flag(ctx, "recurring") ? "on" : "off";
+    fields["test_mode"] = cli::flag(ctx, "test-mode") ? "on" : "off";
+    fields["recurring"] = cli::flag(ctx, "recurring") ? "on" : "off";
     MethodSettings settings;
     try {
         settings = parse_method_settings(fields);
@@ -103,14 +62,14 @@ void command_method_add(Context& ctx) {
         }
         throw Error(e.kind(), field, e.what());
     }
-    Store store = open_store(ctx);
+    Store store = cli::open_store(ctx);
     MethodId id = store.add_method(name, settings);
     log::info("method " + std::to_string(id) + " added for shop " + settings.shop_id);
     ctx.out << id << "\n";
 }
 
 void command_method_list(Context& ctx) {
-    Store store = open_store(ctx);
+    Store store = cli::open_store(ctx);
     ctx.out << "id\tname\tshop_id\thash_algorithm\ttest_mode\n";
     for (const Method& m : store.list_methods()) {
         ctx.out << m.id << "\t" << m.name << "\t" << m.settings.shop_id << "\t"
@@ -120,10 +79,10 @@ void command_method_list(Context& ctx) {
 }
 
 void command_method_show(Context& ctx) {
-    Store store = open_store(ctx);
+    Store store = cli::open_store(ctx);
     Method m = require_method(store, required_option(ctx, "method"));
     const MethodSettings& s = m.settings;
-    const std::string base = callback_base(ctx.config);
+    const std::string base = cli::callback_origin(ctx.config);
     std::string algorithm(to_string(s.hash_algorithm));
     for (char& c : algorithm) {
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -153,46 +112,7 @@ void command_method_show(Context& ctx) {
 }
 
 void command_payment_add(Context& ctx) {
-    NewPayment p;
-    p.amount = parse_amount(required_option(ctx, "amount"), "--amount");
-    if (p.amount == 0) {
-        throw bad_input("--amount", "must be greater than zero");
-    }
-    if (const std::string* currency = option(ctx, "currency")) {
-        bool ok = currency->size() == 3;
-        for (char c : *currency) {
-            ok = ok && c >= 'A' && c <= 'Z';
-        }
-        if (!ok) {
-            throw bad_input("--currency", "must be three capital letters, e.g. RUB");
-        }
-        p.currency = *currency;
-    }
-    if (const std::string* description = option(ctx, "description")) {
-        // Robokassa takes up to 100 characters.
-        if (!is_valid_utf8(*description) || has_control_chars(*description) ||
-            utf8_length(*description) > 100) {
-            throw bad_input("--description",
-                            "must be at most 100 characters of UTF-8 text without control "
-                            "characters");
-        }
-        p.description = *description;
-    }
-    if (const std::string* email = option(ctx, "email")) {
-        std::size_t at = email->find('@');
-        bool ok = email->size() <= 254 && at != std::string::npos && at > 0 &&
-                  at + 1 < email->size() && email->find('@', at + 1) == std::string::npos;
-        for (char c : *email) {
-            ok = ok && c > 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"';
-        }
-        if (!ok) {
-            throw bad_input("--email", "must be an e-mail address such as user@example.com");
-        }
-        p.email = *email;
-    }
-    if (const std::string* id = option(ctx, "id")) {
-        p.id = parse_payment_id(*id, "--id");
-    }
+    NewPayment p = cli::read_new_payment(ctx);
     if (const std::string* path = option(ctx, "receipt")) {
         std::ifstream in(*path, std::ios::binary);
         if (!in) {
@@ -201,7 +121,7 @@ void command_payment_add(Context& ctx) {
         std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         p.receipt = normalise_receipt(text, p.amount, "--receipt");
     }
-    Store store = open_store(ctx);
+    Store store = cli::open_store(ctx);
     p.method_id = require_method(store, required_option(ctx, "method")).id;
     PaymentId id = store.add_payment(p);
     log::info("payment " + std::to_string(id) + " added: " + format_amount(p.amount) + " " +
@@ -209,36 +129,6 @@ void command_payment_add(Context& ctx) {
     ctx.out << id << "\n"
             << "/mancgi/rkpayment?elid=" << id
             << "&key=" << payment_link_key(store.link_secret(), id) << "\n";
-}
-
-void command_payment_show(Context& ctx) {
-    Store store = open_store(ctx);
-    const std::string& text = required_option(ctx, "payment");
-    PaymentId id = parse_payment_id(text, "--payment");
-    auto p = store.find_payment(id);
-    if (!p) {
-        throw Error(ErrorKind::not_found, "--payment", "no payment " + text);
-    }
-    ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc><payment>"
-            << "<id>" << p->id << "</id>"
-            << "<status>" << static_cast<int>(p->status) << "</status>"
-            << "<amount>" << format_amount(p->amount) << "</amount>"
-            << "<currency>" << escape_markup(p->currency) << "</currency>"
-            << "<method>" << p->method_id << "</method>"
-            << "<description>" << escape_markup(xml_safe(p->description)) << "</description>"
-            << "<email>" << escape_markup(p->email) << "</email>"
-            << "<external_id>" << escape_markup(xml_safe(p->external_id)) << "</external_id>"
-            << "<refunded>" << format_amount(p->refunded) << "</refunded>"
-            << "<credits>" << store.count_transitions_to(p->id, PaymentStatus::paid) << "</credits>"
-            << "<created>" << iso_time(p->created_at) << "</created>"
-            << "<updated>" << iso_time(p->updated_at) << "</updated>";
-    if (p->paid_at) {
-        ctx.out << "<paid>" << iso_time(*p->paid_at) << "</paid>";
-    }
-    if (p->parent_id) {
-        ctx.out << "<parent>" << *p->parent_id << "</parent>";
-    }
-    ctx.out << "</payment></doc>\n";
 }
 
 void command_payment_list(Context& ctx) {
@@ -256,7 +146,7 @@ void command_payment_list(Context& ctx) {
         }
         status = static_cast<PaymentStatus>(code);
     }
-    Store store = open_store(ctx);
+    Store store = cli::open_store(ctx);
     ctx.out << "id\tstatus\tamount\tcurrency\tmethod\tdescription\n";
     for (const Payment& p : store.list_payments(status)) {
         ctx.out << p.id << "\t" << static_cast<int>(p.status) << "\t" << format_amount(p.amount)

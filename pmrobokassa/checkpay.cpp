@@ -64,7 +64,7 @@ std::string apply(Store& store, const Payment& payment, const OpState& answer) {
 } // namespace
 
 void command_checkpay(Context& ctx) {
-    Store store = Store::open_default(sql::OpenMode::create_if_missing, ctx.config.busy_timeout_ms);
+    Store store = cli::open_store(ctx);
     int failures = 0;
     std::string report;
     for (const Payment& payment : store.stale_in_pay(ctx.config.checkpay_min_age)) {

@@ -1,20 +1,10 @@
 #pragma once
 
-#include "config.hpp"
-
-#include <boost/program_options/variables_map.hpp>
-#include <iosfwd>
+#include "module_cli.hpp"
 
 namespace rk::module {
 
-// Everything a command needs: the parsed options, the installation's
-// configuration and the streams it answers on.
-struct Context {
-    const boost::program_options::variables_map& options;
-    const Config& config;
-    std::istream& in;
-    std::ostream& out;
-};
+using cli::Context;
 
 // BILLmanager's protocol (CONTRACT §3): XML on stdout.
 void command_config(Context& ctx);
@@ -26,7 +16,6 @@ void command_method_add(Context& ctx);
 void command_method_list(Context& ctx);
 void command_method_show(Context& ctx);
 void command_payment_add(Context& ctx);
-void command_payment_show(Context& ctx);
 void command_payment_list(Context& ctx);
 
 // Calls to Robokassa on the admin's behalf.

@@ -1,22 +1,16 @@
 // pmrobokassa: BILLmanager's payment module for Robokassa.
 //   pmrobokassa --command NAME [options]
 #include "commands.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "paths.hpp"
 
 #include <boost/program_options.hpp>
-#include <iostream>
 #include <map>
 
 namespace po = boost::program_options;
 
 namespace {
 
-using Command = void (*)(rk::module::Context&);
-
-const std::map<std::string, Command>& commands() {
-    static const std::map<std::string, Command> table = {
+const std::map<std::string, rk::cli::Command>& commands() {
+    static const std::map<std::string, rk::cli::Command> table = {
         {"config", rk::module::command_config},
         {"pmvalidate", rk::module::command_pmvalidate},
         {"checkpay", rk::module::command_checkpay},
@@ -24,7 +18,7 @@ const std::map<std::string, Command>& commands() {
         {"method.list", rk::module::command_method_list},
         {"method.show", rk::module::command_method_show},
         {"payment.add", rk::module::command_payment_add},
-        {"payment.show", rk::module::command_payment_show},
+        {"payment.show", rk::cli::command_payment_show},
         {"payment.list", rk::module::command_payment_list},
         {"refund", rk::module::command_refund},
         {"rcpay", rk::module::command_rcpay},
@@ -66,55 +60,5 @@ po::options_description describe_options() {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::ios::sync_with_stdio(false);
-    const po::options_description options = describe_options();
-    po::variables_map vm;
-    try {
-        po::store(po::parse_command_line(argc, argv, options), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "pmrobokassa: " << e.what() << "\n" << options << "\n";
-        return 2;
-    }
-    if (vm.count("help") != 0) {
-        std::cout << options << "\n";
-        return 0;
-    }
-    if (vm.count("command") == 0) {
-        std::cerr << "pmrobokassa: --command is required\n" << options << "\n";
-        return 2;
-    }
-    const std::string name = vm["command"].as<std::string>();
-    auto command = commands().find(name);
-    if (command == commands().end()) {
-        std::cerr << "pmrobokassa: unknown command '" << name << "'\n" << options << "\n";
-        return 2;
-    }
-
-    rk::log::init("pmrobokassa", 6);
-    try {
-        const rk::Config config = rk::load_config();
-        rk::log::set_level(config.log_level);
-        rk::module::Context ctx{vm, config, std::cin, std::cout};
-        command->second(ctx);
-        std::cout.flush();
-        return std::cout ? 0 : 1;
-    } catch (const rk::Error& e) {
-        rk::log::error(name + ": " + e.describe());
-        std::cerr << "pmrobokassa: " << e.describe() << "\n";
-        switch (e.kind()) {
-        case rk::ErrorKind::bad_input:
-        case rk::ErrorKind::forbidden:
-        case rk::ErrorKind::not_found:
-        case rk::ErrorKind::conflict:
-        case rk::ErrorKind::too_large:
-            return 2;
-        default:
-            return 1;
-        }
-    } catch (const std::exception& e) {
-        rk::log::error(name + ": " + e.what());
-        std::cerr << "pmrobokassa: " << e.what() << "\n";
-        return 1;
-    }
+    return rk::cli::run_module("pmrobokassa", argc, argv, describe_options(), commands());
 }

@@ -12,14 +12,6 @@ namespace rk::module {
 
 namespace {
 
-const std::string& required(const Context& ctx, const char* name) {
-    auto it = ctx.options.find(name);
-    if (it == ctx.options.end()) {
-        throw bad_input(std::string("--") + name, "is required");
-    }
-    return it->second.as<std::string>();
-}
-
 Payment require_payment(Store& store, const std::string& text, const char* option) {
     auto payment = store.find_payment(parse_payment_id(text, option));
     if (!payment) {
@@ -59,8 +51,8 @@ std::string op_key(Context& ctx, Store& store, const Payment& payment,
 } // namespace
 
 void command_refund(Context& ctx) {
-    Store store = Store::open_default(sql::OpenMode::create_if_missing, ctx.config.busy_timeout_ms);
-    Payment payment = require_payment(store, required(ctx, "payment"), "--payment");
+    Store store = cli::open_store(ctx);
+    Payment payment = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
     if (payment.status != PaymentStatus::paid) {
         throw Error(ErrorKind::conflict, "--payment",
                     payment.status == PaymentStatus::refunded
@@ -71,7 +63,7 @@ void command_refund(Context& ctx) {
     const Kopecks remaining = payment.amount - payment.refunded;
     Kopecks amount = remaining;
     if (ctx.options.count("amount") != 0) {
-        amount = parse_amount(required(ctx, "amount"), "--amount");
+        amount = parse_amount(cli::required_option(ctx, "amount"), "--amount");
         if (amount == 0) {
             throw bad_input("--amount", "must be greater than zero");
         }
@@ -114,9 +106,9 @@ void command_refund(Context& ctx) {
 }
 
 void command_rcpay(Context& ctx) {
-    Store store = Store::open_default(sql::OpenMode::create_if_missing, ctx.config.busy_timeout_ms);
-    Payment child = require_payment(store, required(ctx, "payment"), "--payment");
-    Payment parent = require_payment(store, required(ctx, "parent"), "--parent");
+    Store store = cli::open_store(ctx);
+    Payment child = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
+    Payment parent = require_payment(store, cli::required_option(ctx, "parent"), "--parent");
     if (child.status != PaymentStatus::created) {
         throw Error(ErrorKind::conflict, "--payment", "must be a new payment (status 1)");
     }

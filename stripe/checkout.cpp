@@ -5,6 +5,7 @@
 #include "http_client.hpp"
 #include "json.hpp"
 #include "log.hpp"
+#include "payment_link.hpp"
 #include "stripe_amount.hpp"
 #include "stripe_event.hpp"
 #include "stripe_keys.hpp"
@@ -31,18 +32,6 @@ std::string lower(std::string s) {
         }
     }
     return s;
-}
-
-Page closed_page(Language language, const Payment& payment, bool paid) {
-    Page page;
-    page.language = language;
-    page.title = text(language, paid ? Text::already_paid_title : Text::not_payable_title);
-    page.body_html = "<dl>\n<dt>" + std::string(text(language, Text::invoice)) + "</dt><dd>" +
-                     std::to_string(payment.id) + "</dd>\n<dt>" + text(language, Text::amount) +
-                     "</dt><dd>" + format_amount(payment.amount) + " " +
-                     escape_markup(payment.currency) + "</dd>\n</dl>\n<p>" +
-                     text(language, paid ? Text::already_paid : Text::not_payable) + "</p>\n";
-    return page;
 }
 
 // Stripe's answer to a failed call, for the log: HTTP status, error type
@@ -130,22 +119,10 @@ std::string checkout_session_form(const Payment& payment, const std::string& man
 
 Reply handle_checkout(const CgiInput& input, CgiContext& context) {
     CgiRequest request = parse_cgi_request(input);
-    if (request.method != "GET") {
-        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
-    }
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
-    PaymentId id = parse_payment_id(request.require("elid"), "elid");
-    const std::string* key = request.find("key");
-
     Store& store = context.store();
-    // The key first, so a wrong key says nothing about which ids exist.
-    if (key == nullptr || !payment_link_key_matches(store.link_secret(), id, *key)) {
-        throw Error(ErrorKind::forbidden, "key", "does not match the payment");
-    }
-    auto payment = store.find_payment(id);
-    if (!payment) {
-        throw Error(ErrorKind::not_found, "elid", "no payment " + std::to_string(id));
-    }
+    std::optional<Payment> payment = linked_payment(request, store);
+    const PaymentId id = payment->id;
     auto method = find_stripe_method(store, payment->method_id);
     if (!method) {
         throw Error(ErrorKind::not_found, "elid",
@@ -155,11 +132,8 @@ Reply handle_checkout(const CgiInput& input, CgiContext& context) {
     case PaymentStatus::created:
     case PaymentStatus::in_pay:
         break;
-    case PaymentStatus::paid:
-    case PaymentStatus::refunded:
-        return html_reply(200, closed_page(language, *payment, true));
     default:
-        return html_reply(409, closed_page(language, *payment, false));
+        return closed_payment_reply(language, *payment);
     }
     const Config& config = context.config();
     if (!config.manager_url) {
