@@ -12,6 +12,11 @@ packages=(
   # The browser test: Debian's chromium (no browser is ever downloaded) and
   # a font with Cyrillic glyphs, which chromium does not pull in by itself.
   chromium fonts-dejavu-core
+  # The same payment through nginx + fcgiwrap and Apache; spawn-fcgi keeps
+  # apt from pulling in systemd for fcgiwrap.
+  nginx fcgiwrap spawn-fcgi apache2
+  # Building, checking and installing the Debian package.
+  debhelper dpkg-dev lintian
 )
 # playwright-core needs node >= 18; a machine that already has node (from
 # Debian or NodeSource) keeps it, one without gets Debian's.
