@@ -15,6 +15,8 @@ packages=(
   # The same payment through nginx + fcgiwrap and Apache; spawn-fcgi keeps
   # apt from pulling in systemd for fcgiwrap.
   nginx fcgiwrap spawn-fcgi apache2
+  # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes).
+  clang libclang-rt-14-dev
   # Building, checking and installing the Debian package.
   debhelper dpkg-dev lintian
 )

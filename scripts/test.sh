@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Every test: installs what is missing, builds, runs the whole CTest suite
-# (unit tests, CGI black-box tests through real lighttpd, the emulator's own
-# tests). Idempotent; run as root on Debian 12 (or with sudo available).
+# Every test: installs what is missing, builds, and runs
+#   1. the whole CTest suite on a Release build (unit tests, the CGIs and
+#      the module through real lighttpd/nginx/Apache on 127.0.0.1, the
+#      browser test, the Debian package);
+#   2. a fuzzing smoke run of every libFuzzer harness (8 s each);
+#   3. the suite again on an ASan + UBSan build.
+# Idempotent; run as root on Debian 12 (or with sudo available).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,14 +13,28 @@ bash scripts/install-deps.sh
 # The browser test's one npm dependency, exactly as locked.
 npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
-build_dir=${PMROBOKASSA_BUILD_DIR:-build}
 # Warnings are errors in CI, where nobody is waiting on a half-done build.
 werror=OFF
 if [ "${CI:-}" = "true" ]; then
   werror=ON
 fi
+
+echo "== 1. Release build and the whole suite"
+build_dir=${PMROBOKASSA_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-  -DPMROBOKASSA_ENABLE_TESTING=ON -DPMROBOKASSA_WARNINGS_AS_ERRORS="$werror" \
-  "$@"
+  -DPMROBOKASSA_ENABLE_TESTING=ON -DPMROBOKASSA_WARNINGS_AS_ERRORS="$werror" "$@"
 cmake --build "$build_dir" -j2
-ctest --test-dir "$build_dir" -j2 --output-on-failure --timeout 600
+ctest --test-dir "$build_dir" -j2 --output-on-failure
+
+echo "== 2. Fuzzing smoke run"
+bash tests/fuzz/run.sh 8
+
+echo "== 3. ASan + UBSan build and the suite again"
+# The package test builds its own Release package from the tree: nothing of
+# this build to check there, so it runs once, above.
+asan_dir=${PMROBOKASSA_ASAN_BUILD_DIR:-build-asan}
+cmake -S . -B "$asan_dir" -DCMAKE_BUILD_TYPE=Debug \
+  -DPMROBOKASSA_ENABLE_TESTING=ON -DPMROBOKASSA_WARNINGS_AS_ERRORS="$werror" \
+  -DPMROBOKASSA_ENABLE_SANITIZER_ADDRESS=ON -DPMROBOKASSA_ENABLE_SANITIZER_UNDEFINED=ON "$@"
+cmake --build "$asan_dir" -j2
+ctest --test-dir "$asan_dir" -j2 --output-on-failure -E '^e2e_test_package$'

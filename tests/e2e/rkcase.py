@@ -19,6 +19,8 @@ BIN_DIR = os.environ.get("PMROBOKASSA_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "bin")
 MANAGER_URL = "https://billing.example.com/billmgr"
 FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+SANITIZER_REPORT = re.compile(rb"(ERROR: AddressSanitizer|ERROR: LeakSanitizer|"
+                              rb"UndefinedBehaviorSanitizer|runtime error: )")
 
 
 def digest(algorithm, text):
@@ -54,9 +56,22 @@ class RkCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # A CGI that trips ASan/UBSan in a sanitizer build dies with a 500,
+        # which a test may accept (a 5xx under fault injection); its report
+        # in lighttpd's stderr (where a CGI's stderr goes) fails the class.
+        report = b""
+        if os.path.exists(str(cls.web.stderr_path)):
+            with open(str(cls.web.stderr_path), "rb") as f:
+                data = f.read()
+            found = SANITIZER_REPORT.search(data)
+            if found:
+                report = data[max(0, found.start() - 200):found.start() + 3000]
         cls.emulator.stop()
         cls.web.stop()
         shutil.rmtree(cls.workdir, ignore_errors=True)
+        if report:
+            raise AssertionError("a sanitizer report in the CGIs' stderr:\n" +
+                                 report.decode("utf-8", "replace"))
 
     # The module -------------------------------------------------------
 
