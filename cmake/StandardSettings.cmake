@@ -23,3 +23,15 @@ endif()
 # Every CGI request is a new process: libraries an executable does not use
 # (libcurl in the CGIs, say) must not be loaded at each start.
 target_link_options(standard_settings INTERFACE -Wl,--as-needed)
+
+# Every CGI request is a new process, and binding the symbols of Boost,
+# libstdc++, OpenSSL and SQLite at each start cost most of it (bench/,
+# issue 7): link the Robokassa CGIs statically against all but glibc. Boost
+# goes static for every target, because one rkcore serves them all and
+# Boost.Log's headers differ between its static and shared builds. Set OFF
+# to link everything against the shared system libraries.
+option(PMROBOKASSA_STATIC_CGI
+       "Link the Robokassa CGIs statically against Boost, libstdc++, OpenSSL and SQLite" ON)
+if(PMROBOKASSA_STATIC_CGI)
+    set(Boost_USE_STATIC_LIBS ON)
+endif()

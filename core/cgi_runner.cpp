@@ -1,9 +1,11 @@
 #include "cgi_runner.hpp"
 
+#include "digest.hpp"
 #include "log.hpp"
 #include "pages.hpp"
 #include "paths.hpp"
 
+#include <csignal>
 #include <cstdio>
 
 namespace rk {
@@ -12,6 +14,7 @@ Store& CgiContext::store() {
     if (!m_store) {
         m_store.emplace(
             Store::open(m_database_path, sql::OpenMode::existing, m_config.busy_timeout_ms));
+        m_store->db().tune_for_one_request(m_config.busy_timeout_ms);
     }
     return *m_store;
 }
@@ -67,7 +70,10 @@ Reply serve(const CgiInput& input, CgiContext& context, Handler handler, ErrorSt
     } catch (const Error& e) {
         int status = error_status(e.kind());
         if (status >= 500) {
-            log::error(e.describe());
+            log::error(std::string(e.kind() == ErrorKind::store_unavailable
+                                       ? "the store is unavailable"
+                                       : "internal error") +
+                       ", answered " + std::to_string(status) + ": " + e.describe());
             // Internals (paths, SQL) stay in the log; the caller learns only
             // that it should come back later.
             return error_reply(
@@ -83,6 +89,10 @@ Reply serve(const CgiInput& input, CgiContext& context, Handler handler, ErrorSt
 }
 
 int run_cgi(const char* program, Handler handler, ErrorStyle style) {
+    // Past RLIMIT_FSIZE a write must fail with EFBIG (a 503 the sender
+    // retries, and a log line), not kill the process with SIGXFSZ.
+    std::signal(SIGXFSZ, SIG_IGN);
+    init_crypto_for_one_request();
     log::init(program, 6);
     CgiInput input = read_cgi_input();
     Reply reply;

@@ -145,6 +145,14 @@ bool hex_equal_constant_time(std::string_view expected_lower, std::string_view g
     return CRYPTO_memcmp(expected_lower.data(), normalised.data(), normalised.size()) == 0;
 }
 
+void init_crypto_for_one_request() {
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+}
+
+void warm_up_digests() {
+    EVP_MD_free(EVP_MD_fetch(nullptr, "MD5", nullptr));
+}
+
 std::string random_bytes(std::size_t n) {
     std::string out(n, '\0');
     if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {

@@ -37,4 +37,14 @@ bool hex_equal_constant_time(std::string_view expected_lower, std::string_view g
 // `n` bytes from OpenSSL's CSPRNG.
 std::string random_bytes(std::size_t n);
 
+// For a process that serves one request and exits (the CGIs), called before
+// any other use of OpenSSL: it leaves its clean-up to the kernel instead of
+// freeing everything at exit.
+void init_crypto_for_one_request();
+
+// Makes OpenSSL 3 build its algorithm tables now (a millisecond of CPU)
+// rather than at the first digest, so that a caller can pay for that before
+// it takes the store's write lock instead of while other processes wait.
+void warm_up_digests();
+
 } // namespace rk

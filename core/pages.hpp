@@ -53,6 +53,9 @@ struct Page {
 // allows only our own inline style and script (by hash) and, for forms,
 // only `form_action`'s origin.
 Reply html_reply(int status, const Page& page);
+// Whether the hashes html_reply sends (constants) are those of the inline
+// style and script it embeds; for a unit test.
+bool inline_csp_hashes_are_current();
 
 // A short page for an error, in the customer's language.
 Reply error_page(int status, Language language, const std::string& detail);

@@ -1,5 +1,6 @@
 #include "result_notification.hpp"
 
+#include "digest.hpp"
 #include "log.hpp"
 #include "settlement.hpp"
 #include "signature.hpp"
@@ -22,7 +23,11 @@ std::string raw_params(const CgiInput& input) {
 }
 
 Reply refusal(int status, const std::string& field, const std::string& why) {
-    return plain_reply(status, "ERROR " + (field.empty() ? why : field + ": " + why) + "\n");
+    Reply reply = plain_reply(status, "ERROR " + (field.empty() ? why : field + ": " + why) + "\n");
+    if (status == 405) {
+        reply.header("Allow", "GET, POST"); // RFC 9110: a 405 names the allowed methods
+    }
+    return reply;
 }
 
 // Decides a well-formed notification inside `tx`: fills the journal entry's
@@ -111,6 +116,9 @@ Reply handle_result(const CgiInput& input, CgiContext& context) {
         reply = refusal(error_status(e.kind()), e.field(), e.what());
     }
 
+    if (request && request->find("SignatureValue") != nullptr) {
+        warm_up_digests(); // before the write lock, not under it
+    }
     Store& store = context.store();
     sql::Transaction tx(store.db());
     if (request) {
