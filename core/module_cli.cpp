@@ -5,6 +5,8 @@
 #include "text.hpp"
 
 #include <boost/program_options.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
 #include <ctime>
 #include <iostream>
 
@@ -54,6 +56,52 @@ const std::string& method_name_option(const Context& ctx) {
 
 std::string callback_origin(const Config& config) {
     return config.manager_url ? url_origin(*config.manager_url) : "https://<billing host>";
+}
+
+std::map<std::string, std::string> fields_from_options(const Context& ctx,
+                                                       const OptionFields& mapping) {
+    std::map<std::string, std::string> fields;
+    for (const auto& [opt, field] : mapping) {
+        if (const std::string* value = option(ctx, opt)) {
+            fields[field] = *value;
+        }
+    }
+    return fields;
+}
+
+void run_pmvalidate(
+    Context& ctx, const std::vector<const char*>& names,
+    const std::function<void(const std::map<std::string, std::string>&)>& validate) {
+    namespace pt = boost::property_tree;
+    pt::ptree tree;
+    try {
+        pt::read_xml(ctx.in, tree);
+    } catch (const pt::xml_parser_error& e) {
+        throw bad_input("stdin", std::string("unreadable XML: ") + e.message());
+    }
+    const auto doc = tree.get_child_optional("doc");
+    if (!doc) {
+        throw bad_input("stdin", "the XML has no <doc> element");
+    }
+    std::map<std::string, std::string> fields;
+    for (const char* name : names) {
+        if (auto value = doc->get_optional<std::string>(name)) {
+            fields[name] = *value;
+        }
+    }
+    try {
+        validate(fields);
+    } catch (const Error& e) {
+        log::info("pmvalidate refused " + e.describe());
+        ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                << "<doc><error type=\"value\" object=\"" << escape_markup(e.field())
+                << "\"><param name=\"object\" type=\"msg\">" << escape_markup(e.field())
+                << "</param><msg>" << escape_markup(xml_safe(e.describe()))
+                << "</msg></error></doc>\n";
+        return;
+    }
+    pt::write_xml(ctx.out, tree);
+    ctx.out << "\n";
 }
 
 Store open_store(const Context& ctx) {

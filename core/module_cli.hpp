@@ -1,13 +1,17 @@
 #pragma once
 
 #include "config.hpp"
+#include "error.hpp"
 #include "store.hpp"
 
 #include <boost/program_options/options_description.hpp>
 #include <boost/program_options/variables_map.hpp>
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 // What the payment modules (pmrobokassa, pmstripe) share on the command
 // line: the BILLmanager --command protocol, option access, the payment
@@ -38,6 +42,27 @@ const std::string& method_name_option(const Context& ctx);
 // recognise while manager_url is not configured.
 std::string callback_origin(const Config& config);
 
+// A method form's field behind each command-line option, e.g.
+// {"shop-id", "shop_id"}.
+using OptionFields = std::vector<std::pair<const char*, const char*>>;
+
+// The form fields method.add was given, by their pmvalidate names.
+std::map<std::string, std::string> fields_from_options(const Context& ctx,
+                                                       const OptionFields& mapping);
+
+// Runs `validate` on the fields; an error naming a form field is rethrown
+// naming the option the admin typed instead.
+template <typename Validate>
+auto validate_options(const std::map<std::string, std::string>& fields, const OptionFields& mapping,
+                      Validate validate);
+
+// pmvalidate: reads the method form (fields as children of <doc>) from
+// stdin, keeps `names`, and runs `validate` on them. Valid: echoes the
+// document; invalid: <doc><error type="value" object="FIELD">. Unreadable
+// XML is bad_input (exit 2).
+void run_pmvalidate(Context& ctx, const std::vector<const char*>& names,
+                    const std::function<void(const std::map<std::string, std::string>&)>& validate);
+
 // The installation's store, created on first use.
 Store open_store(const Context& ctx);
 
@@ -55,5 +80,20 @@ void command_payment_show(Context& ctx);
 int run_module(const char* program, int argc, char** argv,
                const boost::program_options::options_description& options,
                const std::map<std::string, Command>& commands);
+
+template <typename Validate>
+auto validate_options(const std::map<std::string, std::string>& fields, const OptionFields& mapping,
+                      Validate validate) {
+    try {
+        return validate(fields);
+    } catch (const Error& e) {
+        for (const auto& [opt, field] : mapping) {
+            if (e.field() == field) {
+                throw Error(e.kind(), std::string("--") + opt, e.what());
+            }
+        }
+        throw;
+    }
+}
 
 } // namespace rk::cli

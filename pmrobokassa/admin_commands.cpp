@@ -34,34 +34,18 @@ Method require_method(Store& store, const std::string& text) {
 
 void command_method_add(Context& ctx) {
     const std::string& name = cli::method_name_option(ctx);
-    MethodFields fields;
-    const std::pair<const char*, const char*> mapping[] = {{"shop-id", "shop_id"},
-                                                           {"password1", "password1"},
-                                                           {"password2", "password2"},
-                                                           {"password3", "password3"},
-                                                           {"hash-algorithm", "hash_algorithm"},
-                                                           {"inc-curr-label", "inc_curr_label"},
-                                                           {"gateway-url", "gateway_url"}};
-    for (const auto& [opt, field] : mapping) {
-        if (const std::string* value = option(ctx, opt)) {
-            fields[field] = *value;
-        }
-    }
+    const cli::OptionFields mapping = {{"shop-id", "shop_id"},
+                                       {"password1", "password1"},
+                                       {"password2", "password2"},
+                                       {"password3", "password3"},
+                                       {"hash-algorithm", "hash_algorithm"},
+                                       {"inc-curr-label", "inc_curr_label"},
+                                       {"gateway-url", "gateway_url"}};
+    MethodFields fields = cli::fields_from_options(ctx, mapping);
+    // The two switches are flags on the command line, checkboxes in the form.
     fields["test_mode"] = cli::flag(ctx, "test-mode") ? "on" : "off";
     fields["recurring"] = cli::flag(ctx, "recurring") ? "on" : "off";
-    MethodSettings settings;
-    try {
-        settings = parse_method_settings(fields);
-    } catch (const Error& e) {
-        // Name the option the admin typed, not the form field behind it.
-        std::string field = e.field();
-        for (const auto& [opt, f] : mapping) {
-            if (field == f) {
-                field = std::string("--") + opt;
-            }
-        }
-        throw Error(e.kind(), field, e.what());
-    }
+    MethodSettings settings = cli::validate_options(fields, mapping, parse_method_settings);
     Store store = cli::open_store(ctx);
     MethodId id = store.add_method(name, settings);
     log::info("method " + std::to_string(id) + " added for shop " + settings.shop_id);

@@ -33,28 +33,11 @@ StripeMethod require_method(Store& store, const std::string& text) {
 
 void command_method_add(Context& ctx) {
     const std::string& name = cli::method_name_option(ctx);
-    const std::pair<const char*, const char*> mapping[] = {{"secret-key", "secret_key"},
-                                                           {"publishable-key", "publishable_key"},
-                                                           {"webhook-secret", "webhook_secret"}};
-    KeyFields fields;
-    for (const auto& [opt, field] : mapping) {
-        if (const std::string* value = option(ctx, opt)) {
-            fields[field] = *value;
-        }
-    }
-    StripeKeys keys;
-    try {
-        keys = parse_stripe_keys(fields);
-    } catch (const Error& e) {
-        // Name the option the admin typed, not the form field behind it.
-        std::string field = e.field();
-        for (const auto& [opt, f] : mapping) {
-            if (field == f) {
-                field = std::string("--") + opt;
-            }
-        }
-        throw Error(e.kind(), field, e.what());
-    }
+    const cli::OptionFields mapping = {{"secret-key", "secret_key"},
+                                       {"publishable-key", "publishable_key"},
+                                       {"webhook-secret", "webhook_secret"}};
+    StripeKeys keys =
+        cli::validate_options(cli::fields_from_options(ctx, mapping), mapping, parse_stripe_keys);
     Store store = open_store(ctx);
     MethodId id = add_stripe_method(store, name, keys);
     log::info("Stripe method " + std::to_string(id) + " added (" +
