@@ -58,6 +58,11 @@ std::string callback_origin(const Config& config) {
     return config.manager_url ? url_origin(*config.manager_url) : "https://<billing host>";
 }
 
+PaymentId add_payment(Store& store, const NewPayment& payment) {
+    return validate_options({}, {{"id", "id"}, {"method", "method"}},
+                            [&](const auto&) { return store.add_payment(payment); });
+}
+
 std::map<std::string, std::string> fields_from_options(const Context& ctx,
                                                        const OptionFields& mapping) {
     std::map<std::string, std::string> fields;

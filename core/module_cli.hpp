@@ -71,6 +71,10 @@ Store open_store(const Context& ctx);
 // --id. The method is the caller's to resolve.
 NewPayment read_new_payment(const Context& ctx);
 
+// Stores the payment; a taken --id or an unknown --method is refused
+// naming the option, not the store's column.
+PaymentId add_payment(Store& store, const NewPayment& payment);
+
 // payment.show --payment ID: the payment as XML; exit 2 for an unknown id.
 void command_payment_show(Context& ctx);
 

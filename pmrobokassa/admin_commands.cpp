@@ -107,7 +107,7 @@ void command_payment_add(Context& ctx) {
     }
     Store store = cli::open_store(ctx);
     p.method_id = require_method(store, required_option(ctx, "method")).id;
-    PaymentId id = store.add_payment(p);
+    PaymentId id = cli::add_payment(store, p);
     log::info("payment " + std::to_string(id) + " added: " + format_amount(p.amount) + " " +
               p.currency + " by method " + std::to_string(p.method_id));
     ctx.out << id << "\n"
