@@ -19,6 +19,14 @@ Store& CgiContext::store() {
     return *m_store;
 }
 
+PaymentBook& CgiContext::book() {
+    if (!m_book) {
+        m_book =
+            m_config.billing == Config::Billing::panel ? panel_book(m_config) : store_book(store());
+    }
+    return *m_book;
+}
+
 int error_status(ErrorKind kind) {
     switch (kind) {
     case ErrorKind::bad_input:

@@ -2,6 +2,7 @@
 
 #include "cgi_request.hpp"
 #include "config.hpp"
+#include "payment_book.hpp"
 #include "reply.hpp"
 #include "store.hpp"
 
@@ -24,12 +25,16 @@ public:
     // var/ or database file is store_unavailable (503), not a fresh ledger
     // that would refuse every payment it no longer knows.
     Store& store();
+    // Where payments are read and changed: the store, or BILLmanager through
+    // mgrctl when the configuration says `billing = panel`.
+    PaymentBook& book();
 
 private:
     std::string m_program;
     Config m_config;
     std::string m_database_path;
     std::optional<Store> m_store;
+    std::unique_ptr<PaymentBook> m_book;
 };
 
 enum class ErrorStyle {

@@ -94,15 +94,17 @@ Config load_config(const std::string& path) {
         return config;
     }
     std::string manager_url;
+    std::string billing = "standalone";
     po::options_description keys;
     keys.add_options()("manager_url", po::value(&manager_url))(
         "log_level", po::value(&config.log_level))("opstate_url", po::value(&config.opstate_url))(
-        "recurring_url", po::value(&config.recurring_url))("refund_url",
-                                                           po::value(&config.refund_url))(
-        "checkpay_min_age", po::value(&config.checkpay_min_age))("stripe_api_url",
-                                                                 po::value(&config.stripe_api_url))(
-        "busy_timeout_ms", po::value(&config.busy_timeout_ms))("http_timeout",
-                                                               po::value(&config.http_timeout));
+        "recurring_url", po::value(&config.recurring_url))(
+        "refund_url", po::value(&config.refund_url))("checkpay_min_age",
+                                                     po::value(&config.checkpay_min_age))(
+        "stripe_api_url", po::value(&config.stripe_api_url))("busy_timeout_ms",
+                                                             po::value(&config.busy_timeout_ms))(
+        "http_timeout", po::value(&config.http_timeout))("billing", po::value(&billing))(
+        "mgrctl", po::value(&config.mgrctl))("mgrctl_timeout", po::value(&config.mgrctl_timeout));
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, keys, false), vm);
@@ -127,6 +129,15 @@ Config load_config(const std::string& path) {
     require_range("checkpay_min_age", config.checkpay_min_age, 0, 30 * 24 * 3600);
     require_range("busy_timeout_ms", config.busy_timeout_ms, 1, 600000);
     require_range("http_timeout", config.http_timeout, 1, 600);
+    require_range("mgrctl_timeout", config.mgrctl_timeout, 1, 600);
+    if (billing == "panel") {
+        config.billing = Config::Billing::panel;
+    } else if (billing != "standalone") {
+        throw bad_input("billing", "must be 'standalone' or 'panel'");
+    }
+    if (!config.mgrctl.empty() && config.mgrctl.front() != '/') {
+        throw bad_input("mgrctl", "must be an absolute path");
+    }
     require_url("opstate_url", config.opstate_url);
     require_url("recurring_url", config.recurring_url);
     require_url("refund_url", config.refund_url);

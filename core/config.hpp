@@ -20,6 +20,13 @@ struct Config {
     int busy_timeout_ms = 5000;
     // Seconds an outbound call to Robokassa may take.
     int http_timeout = 30;
+    // Where payments live: our own store (standalone, the default) or a
+    // BILLmanager reached through mgrctl (panel mode, docs/panel-mode.md).
+    enum class Billing { standalone, panel } billing = Billing::standalone;
+    // mgrctl's path in panel mode; empty: $MGR5_ROOT/sbin/mgrctl.
+    std::string mgrctl;
+    // Seconds one mgrctl call may take before it is killed.
+    int mgrctl_timeout = 20;
 };
 
 // Reads `path` with Boost.Program_options. A missing file gives defaults;

@@ -28,6 +28,11 @@ inline constexpr const char* k_default_gateway_url =
 // inc_curr_label, gateway_url. Absent fields take their defaults.
 using MethodFields = std::map<std::string, std::string>;
 
+// Those field names, in form order.
+inline constexpr const char* k_method_fields[] = {"shop_id",   "password1",      "password2",
+                                                  "password3", "hash_algorithm", "test_mode",
+                                                  "recurring", "inc_curr_label", "gateway_url"};
+
 // Parses and checks the rules of CONTRACT §3 in form order; throws
 // bad_input naming the first bad field. The one code path for pmvalidate
 // and method.add.

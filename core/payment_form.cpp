@@ -69,30 +69,28 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
     CgiRequest request = parse_cgi_request(input);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
-    Store& store = context.store();
-    std::optional<Payment> payment = linked_payment(request, store);
-    const PaymentId id = payment->id;
-    auto method = store.find_method(payment->method_id);
-    if (!method) {
-        // Another module's payment (pmstripe): its link is not ours to serve.
-        throw Error(ErrorKind::not_found, "elid",
-                    "payment " + std::to_string(id) + " is not a Robokassa payment");
-    }
-    if (payment->status == PaymentStatus::created) {
-        sql::Transaction tx(store.db());
-        if (store.mark_in_pay(tx, id, "rkpayment") == Transition::applied) {
-            log::info("payment " + std::to_string(id) + " in pay");
-        }
+    PaymentBook& book = context.book();
+    BookedPayment booked = book.find_linked(request);
+    Payment& payment = booked.payment;
+    const PaymentId id = payment.id;
+    if (payment.status == PaymentStatus::created) {
+        sql::Transaction tx(context.store().db());
+        Transition moved = book.mark_in_pay(tx, payment, "rkpayment");
         tx.commit();
-        // Re-read: a notification may have settled it in between.
-        payment = store.find_payment(id);
+        if (moved == Transition::applied) {
+            log::info("payment " + std::to_string(id) + " in pay");
+            payment.status = PaymentStatus::in_pay;
+        } else {
+            // A notification settled it in between: show what it is now.
+            payment = book.find(id, "elid").payment;
+        }
     }
-    switch (payment->status) {
+    switch (payment.status) {
     case PaymentStatus::in_pay:
         log::info("payment " + std::to_string(id) + ": form sent to the gateway");
-        return html_reply(200, payment_page(language, *payment, method->settings));
+        return html_reply(200, payment_page(language, payment, booked.settings));
     default:
-        return closed_payment_reply(language, *payment);
+        return closed_payment_reply(language, payment);
     }
 }
 

@@ -33,24 +33,17 @@ Reply refusal(int status, const std::string& field, const std::string& why) {
 // Decides a well-formed notification inside `tx`: fills the journal entry's
 // verdict and reason and returns the reply. Client errors come back as
 // replies, so they are journaled too; store errors propagate (503).
-Reply decide(Store& store, sql::Transaction& tx, const CgiRequest& request, Notification& note) {
+Reply decide(PaymentBook& book, sql::Transaction& tx, const CgiRequest& request,
+             Notification& note) {
     const std::string& out_sum = request.require("OutSum");
     const std::string& inv_id = request.require("InvId");
     const std::string& given_signature = request.require("SignatureValue");
     PaymentId id = parse_payment_id(inv_id, "InvId");
     note.payment_id = id;
 
-    auto payment = store.find_payment(id);
-    if (!payment) {
-        throw Error(ErrorKind::not_found, "InvId", "no payment " + inv_id);
-    }
-    auto method = store.find_method(payment->method_id);
-    if (!method) {
-        // Another module's payment (pmstripe): Robokassa cannot pay it.
-        throw Error(ErrorKind::not_found, "InvId",
-                    "payment " + inv_id + " is not a Robokassa payment");
-    }
-    const MethodSettings& settings = method->settings;
+    BookedPayment booked = book.find(id, "InvId");
+    const Payment& payment = booked.payment;
+    const MethodSettings& settings = booked.settings;
     ShpParams shp = collect_shp(request.params);
     bool signed_ok = verify_signature(
         settings.hash_algorithm, given_signature, shp, [&](const ShpParams& order) {
@@ -68,7 +61,8 @@ Reply decide(Store& store, sql::Transaction& tx, const CgiRequest& request, Noti
         throw bad_input("IsTest", "a test payment for a method that is not in test mode");
     }
 
-    Settlement settlement = settle_paid(store, tx, *payment, received, "", "rkresult");
+    // ResultURL carries no operation id of Robokassa's own: the InvId is it.
+    Settlement settlement = book.settle_paid(tx, payment, received, "", note.params, "rkresult");
     note.verdict = to_string(settlement);
     switch (settlement) {
     case Settlement::credited:
@@ -79,13 +73,13 @@ Reply decide(Store& store, sql::Transaction& tx, const CgiRequest& request, Noti
         return plain_reply(200, "OK" + inv_id);
     case Settlement::amount_mismatch:
         throw bad_input("OutSum",
-                        "is " + out_sum + ", the payment is " + format_amount(payment->amount));
+                        "is " + out_sum + ", the payment is " + format_amount(payment.amount));
     case Settlement::not_payable:
         // Robokassa took money for a payment we closed: a person must look.
         log::error("payment " + inv_id + " was paid at Robokassa but has status " +
-                   std::to_string(static_cast<int>(payment->status)) + "; not credited");
+                   std::to_string(static_cast<int>(payment.status)) + "; not credited");
         throw Error(ErrorKind::conflict, "InvId",
-                    "payment is in status " + std::to_string(static_cast<int>(payment->status)) +
+                    "payment is in status " + std::to_string(static_cast<int>(payment.status)) +
                         " and cannot be paid");
     }
     throw Error(ErrorKind::internal, "", "unknown settlement");
@@ -123,14 +117,22 @@ Reply handle_result(const CgiInput& input, CgiContext& context) {
     sql::Transaction tx(store.db());
     if (request) {
         try {
-            reply = decide(store, tx, *request, note);
+            reply = decide(context.book(), tx, *request, note);
         } catch (const Error& e) {
-            if (!is_client_error(e)) {
+            if (e.kind() == ErrorKind::upstream) {
+                // The billing panel did not take it (panel mode): journal
+                // the failure and answer non-OK, so Robokassa retries.
+                log::error("notification not settled: " + e.describe());
+                note.verdict = "failed";
+                note.reason = e.describe();
+                reply = plain_reply(502, "ERROR the billing panel did not answer, retry later\n");
+            } else if (is_client_error(e)) {
+                note.verdict = note.verdict.empty() ? "refused" : note.verdict;
+                note.reason = e.describe();
+                reply = refusal(error_status(e.kind()), e.field(), e.what());
+            } else {
                 throw;
             }
-            note.verdict = note.verdict.empty() ? "refused" : note.verdict;
-            note.reason = e.describe();
-            reply = refusal(error_status(e.kind()), e.field(), e.what());
         }
     }
     note.reply_status = reply.status;

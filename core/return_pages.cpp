@@ -37,13 +37,7 @@ Reply handle_success(const CgiInput& input, CgiContext& context) {
     const std::string& given = request.require("SignatureValue");
     PaymentId id = parse_payment_id(inv_id, "InvId");
 
-    Store& store = context.store();
-    auto payment = store.find_payment(id);
-    auto method = payment ? store.find_method(payment->method_id) : std::nullopt;
-    if (!payment || !method) {
-        throw Error(ErrorKind::not_found, "InvId", "no payment " + inv_id);
-    }
-    const MethodSettings& settings = method->settings;
+    const MethodSettings settings = context.book().find(id, "InvId").settings;
     ShpParams shp = collect_shp(request.params);
     bool signed_ok =
         verify_signature(settings.hash_algorithm, given, shp, [&](const ShpParams& order) {

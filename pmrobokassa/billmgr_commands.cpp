@@ -7,27 +7,35 @@
 
 namespace rk::module {
 
-namespace {
-
-const char* const k_method_fields[] = {"shop_id",   "password1",      "password2",
-                                       "password3", "hash_algorithm", "test_mode",
-                                       "recurring", "inc_curr_label", "gateway_url"};
-
-} // namespace
-
 void command_config(Context& ctx) {
+    bool panel = ctx.config.billing == Config::Billing::panel;
+    if (panel) {
+        // BILLmanager runs `config` when it starts: the moment to create the
+        // local store that carries the CGIs' journal and write lock.
+        cli::open_store(ctx);
+    }
     ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<doc>"
                "<feature>"
                "<redirect>on</redirect>"
                "<notneedprofile>on</notneedprofile>"
-               "<pmvalidate>on</pmvalidate>"
-               "<checkpay>on</checkpay>"
-               "<refund>on</refund>"
-               "<recurring>on</recurring>"
-               "</feature>"
+               "<pmvalidate>on</pmvalidate>";
+    if (!panel) {
+        // Reconciliation, refunds and recurring charges walk the store's own
+        // payments; in panel mode BILLmanager's are not listed there.
+        ctx.out << "<checkpay>on</checkpay><refund>on</refund><recurring>on</recurring>";
+    }
+    ctx.out << "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
                "</doc>\n";
+}
+
+void require_standalone(const Context& ctx, const char* command) {
+    if (ctx.config.billing == Config::Billing::panel) {
+        throw Error(ErrorKind::conflict, "billing",
+                    std::string(command) +
+                        " works on this module's own store; the configuration says panel mode");
+    }
 }
 
 void command_pmvalidate(Context& ctx) {

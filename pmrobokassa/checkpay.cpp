@@ -64,6 +64,7 @@ std::string apply(Store& store, const Payment& payment, const OpState& answer) {
 } // namespace
 
 void command_checkpay(Context& ctx) {
+    require_standalone(ctx, "checkpay");
     Store store = cli::open_store(ctx);
     int failures = 0;
     std::string report;

@@ -51,6 +51,7 @@ std::string op_key(Context& ctx, Store& store, const Payment& payment,
 } // namespace
 
 void command_refund(Context& ctx) {
+    require_standalone(ctx, "refund");
     Store store = cli::open_store(ctx);
     Payment payment = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
     if (payment.status != PaymentStatus::paid) {
@@ -106,6 +107,7 @@ void command_refund(Context& ctx) {
 }
 
 void command_rcpay(Context& ctx) {
+    require_standalone(ctx, "rcpay");
     Store store = cli::open_store(ctx);
     Payment child = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
     Payment parent = require_payment(store, cli::required_option(ctx, "parent"), "--parent");

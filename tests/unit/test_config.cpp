@@ -106,6 +106,24 @@ TEST_F(ConfigFile, RefusesOtherBadNumbersNamingThem) {
     EXPECT_EQ(refused_field("http_timeout = never\n"), "http_timeout");
 }
 
+TEST_F(ConfigFile, PanelModeIsChosenInTheConfig) {
+    EXPECT_EQ(rk::load_config().billing, rk::Config::Billing::standalone);
+    write_config("billing = panel\nmgrctl = /opt/mgr5/sbin/mgrctl\nmgrctl_timeout = 3\n");
+    const rk::Config config = rk::load_config();
+    EXPECT_EQ(config.billing, rk::Config::Billing::panel);
+    EXPECT_EQ(config.mgrctl, "/opt/mgr5/sbin/mgrctl");
+    EXPECT_EQ(config.mgrctl_timeout, 3);
+    write_config("billing = standalone\n");
+    EXPECT_EQ(rk::load_config().billing, rk::Config::Billing::standalone);
+}
+
+TEST_F(ConfigFile, RefusesBadPanelSettingsNamingThem) {
+    EXPECT_EQ(refused_field("billing = Panel\n"), "billing");
+    EXPECT_EQ(refused_field("billing = mgrctl\n"), "billing");
+    EXPECT_EQ(refused_field("mgrctl = sbin/mgrctl\n"), "mgrctl");
+    EXPECT_EQ(refused_field("mgrctl_timeout = 0\n"), "mgrctl_timeout");
+}
+
 TEST_F(ConfigFile, RefusesAKeyGivenTwice) {
     EXPECT_EQ(refused_field("log_level = 5\nlog_level = 6\n"), "log_level");
 }

@@ -1,0 +1,250 @@
+#include "payment_book.hpp"
+
+#include "config.hpp"
+#include "error.hpp"
+#include "log.hpp"
+#include "paths.hpp"
+#include "payment_link.hpp"
+
+#include <boost/property_tree/ptree.hpp>
+
+namespace rk {
+
+namespace pt = boost::property_tree;
+
+namespace {
+
+Error not_a_robokassa_payment(const char* field, PaymentId id) {
+    return Error(ErrorKind::not_found, field,
+                 "payment " + std::to_string(id) + " is not a Robokassa payment");
+}
+
+Error no_payment(const char* field, PaymentId id) {
+    return Error(ErrorKind::not_found, field, "no payment " + std::to_string(id));
+}
+
+class StoreBook final : public PaymentBook {
+public:
+    explicit StoreBook(Store& store) : m_store(store) {}
+
+    BookedPayment find(PaymentId id, const char* field) override {
+        auto payment = m_store.find_payment(id);
+        if (!payment) {
+            throw no_payment(field, id);
+        }
+        return with_method(*payment, field);
+    }
+
+    BookedPayment find_linked(const CgiRequest& request) override {
+        return with_method(linked_payment(request, m_store), "elid");
+    }
+
+    Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
+                           const std::string& source) override {
+        return m_store.mark_in_pay(tx, payment.id, source);
+    }
+
+    Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
+                           const std::string& external_id, const std::string& /*info*/,
+                           const std::string& source) override {
+        // The journal entry beside it keeps the confirmation itself.
+        return rk::settle_paid(m_store, tx, payment, received, external_id, source);
+    }
+
+    Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
+                              const std::string& source) override {
+        return m_store.mark_cancelled(tx, payment.id, source);
+    }
+
+private:
+    BookedPayment with_method(const Payment& payment, const char* field) {
+        auto method = m_store.find_method(payment.method_id);
+        if (!method) {
+            // Another module's payment (pmstripe): Robokassa cannot pay it.
+            throw not_a_robokassa_payment(field, payment.id);
+        }
+        return {payment, method->settings};
+    }
+
+    Store& m_store;
+};
+
+// A BILLmanager session id as it appears in the panel's cookie and links.
+bool is_session_id(const std::string& text) {
+    if (text.empty() || text.size() > 128) {
+        return false;
+    }
+    for (char c : text) {
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+class PanelBook final : public PaymentBook {
+public:
+    explicit PanelBook(Mgrctl mgrctl) : m_mgrctl(std::move(mgrctl)) {}
+
+    BookedPayment find(PaymentId id, const char* field) override {
+        pt::ptree doc = m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}});
+        std::string error = error_type(doc);
+        if (error == "missing") {
+            throw no_payment(field, id);
+        }
+        if (!error.empty()) {
+            throw Error(ErrorKind::upstream, "", "payment.info: " + error_summary(doc));
+        }
+        return parse_payment_info(doc, id, field);
+    }
+
+    BookedPayment find_linked(const CgiRequest& request) override {
+        if (request.method != "GET") {
+            throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
+        }
+        PaymentId id = parse_payment_id(request.require("elid"), "elid");
+        // BILLmanager sends the customer here with the payment's id and the
+        // customer's panel session. Asking payment.info *as that session*
+        // lets the panel itself decide whether this customer may see this
+        // payment, so a guessed elid shows nothing.
+        const std::string* session = request.find("auth");
+        if (session == nullptr || !is_session_id(*session)) {
+            throw Error(ErrorKind::forbidden, "auth",
+                        "open the payment from the billing panel (no panel session)");
+        }
+        pt::ptree doc =
+            m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}, {"auth", *session}});
+        std::string error = error_type(doc);
+        if (error == "missing") {
+            throw no_payment("elid", id);
+        }
+        if (error == "access" || error == "auth") {
+            throw Error(ErrorKind::forbidden, "auth",
+                        "the panel session may not pay payment " + std::to_string(id));
+        }
+        if (!error.empty()) {
+            throw Error(ErrorKind::upstream, "", "payment.info: " + error_summary(doc));
+        }
+        return parse_payment_info(doc, id, "elid");
+    }
+
+    Transition mark_in_pay(sql::Transaction& /*tx*/, const Payment& payment,
+                           const std::string& source) override {
+        switch (payment.status) {
+        case PaymentStatus::created:
+            change("payment.setinpay", {{"elid", std::to_string(payment.id)}});
+            log::info("payment " + std::to_string(payment.id) + " in pay (" + source + ")");
+            return Transition::applied;
+        case PaymentStatus::in_pay:
+            return Transition::already;
+        default:
+            return Transition::refused;
+        }
+    }
+
+    Settlement settle_paid(sql::Transaction& /*tx*/, const Payment& payment, Kopecks received,
+                           const std::string& external_id, const std::string& info,
+                           const std::string& source) override {
+        if (received != payment.amount) {
+            return Settlement::amount_mismatch;
+        }
+        switch (payment.status) {
+        case PaymentStatus::paid:
+        case PaymentStatus::refunded:
+            return Settlement::duplicate;
+        case PaymentStatus::created:
+        case PaymentStatus::in_pay:
+            change("payment.setpaid", {{"elid", std::to_string(payment.id)},
+                                       {"info", source + ": " + info},
+                                       {"externalid", external_id}});
+            return Settlement::credited;
+        default:
+            return Settlement::not_payable;
+        }
+    }
+
+    Transition mark_cancelled(sql::Transaction& /*tx*/, const Payment& payment,
+                              const std::string& source) override {
+        switch (payment.status) {
+        case PaymentStatus::created:
+        case PaymentStatus::in_pay:
+            change("payment.setcanceled", {{"elid", std::to_string(payment.id)}, {"info", source}});
+            return Transition::applied;
+        case PaymentStatus::cancelled:
+            return Transition::already;
+        default:
+            return Transition::refused;
+        }
+    }
+
+private:
+    // A status change: anything but a clean answer is a failure the caller
+    // must not report as done (rkresult answers 502, Robokassa retries).
+    void change(const char* function, const Mgrctl::Params& params) {
+        pt::ptree doc = m_mgrctl.call(function, params);
+        if (!error_type(doc).empty()) {
+            throw Error(ErrorKind::upstream, "", std::string(function) + ": " + error_summary(doc));
+        }
+    }
+
+    Mgrctl m_mgrctl;
+};
+
+} // namespace
+
+BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char* field) {
+    auto node = doc.get_child_optional("payment");
+    if (!node) {
+        throw Error(ErrorKind::upstream, "", "payment.info answered without <payment>");
+    }
+    if (node->get<std::string>("paymethod.module", "") != "pmrobokassa") {
+        throw not_a_robokassa_payment(field, id);
+    }
+    BookedPayment booked;
+    Payment& payment = booked.payment;
+    try {
+        payment.id = parse_payment_id(node->get<std::string>("id"), "id");
+        payment.status = static_cast<PaymentStatus>(node->get<int>("status"));
+        payment.amount = parse_amount(node->get<std::string>("paymethodamount"), "paymethodamount");
+    } catch (const pt::ptree_error&) {
+        throw Error(ErrorKind::upstream, "", "payment.info lacks id, status or paymethodamount");
+    } catch (const Error& e) {
+        throw Error(ErrorKind::upstream, "", "payment.info: " + e.describe());
+    }
+    if (payment.id != id) {
+        throw Error(ErrorKind::upstream, "",
+                    "payment.info answered about payment " + std::to_string(payment.id));
+    }
+    payment.currency = node->get<std::string>("currency.iso", "RUB");
+    payment.description = node->get<std::string>("description", "");
+
+    MethodFields fields;
+    if (auto params = node->get_child_optional("paymethod.xmlparams")) {
+        for (const char* name : k_method_fields) {
+            if (auto value = params->get_optional<std::string>(name)) {
+                fields[name] = *value;
+            }
+        }
+    }
+    try {
+        booked.settings = parse_method_settings(fields);
+    } catch (const Error& e) {
+        // The panel holds a method pmvalidate would refuse: ours to fix, not
+        // the sender's, so a server error (Robokassa retries meanwhile).
+        throw Error(ErrorKind::upstream, "",
+                    "the panel's Robokassa method is not valid: " + e.describe());
+    }
+    return booked;
+}
+
+std::unique_ptr<PaymentBook> store_book(Store& store) {
+    return std::make_unique<StoreBook>(store);
+}
+
+std::unique_ptr<PaymentBook> panel_book(const Config& config) {
+    std::string path = config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl;
+    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout));
+}
+
+} // namespace rk
