@@ -155,9 +155,13 @@ public:
             return Settlement::duplicate;
         case PaymentStatus::created:
         case PaymentStatus::in_pay:
-            change("payment.setpaid", {{"elid", std::to_string(payment.id)},
-                                       {"info", source + ": " + info},
-                                       {"externalid", external_id}});
+            // Robokassa names an operation by shop and InvId (= our elid)
+            // unless an OpKey is known.
+            change(
+                "payment.setpaid",
+                {{"elid", std::to_string(payment.id)},
+                 {"info", source + ": " + info},
+                 {"externalid", external_id.empty() ? std::to_string(payment.id) : external_id}});
             return Settlement::credited;
         default:
             return Settlement::not_payable;

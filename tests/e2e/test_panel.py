@@ -1,0 +1,287 @@
+"""Panel mode (issue 9, `billing = panel`): the CGIs read and change
+BILLmanager's payments through mgrctl instead of our store.
+
+No BILLmanager runs here, so mgrctl is the recorded-protocol stand-in
+(tests/lib/mgrctl_standin.py): each test lists the exact calls BILLmanager
+should see, in order, with the panel's recorded answers, and fails on any
+other call. Everything else is real: lighttpd, the four CGIs, the Robokassa
+emulator signing and notifying as Robokassa does. docs/panel-mode.md lists
+the same calls for a reader."""
+
+import os
+import re
+import sys
+import threading
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from rkcase import BIN_DIR, MANAGER_URL, RkCase, digest, rkharness  # noqa: E402
+import mgrctl_standin  # noqa: E402  (tests/lib, on the path through rkcase)
+from mgrctl_standin import answer  # noqa: E402
+
+SESSION = "8f3c1a9e0b7d4c2a9e1f"
+SHOP = {"login": "panel_shop", "password1": "PanelPass1", "password2": "PanelPass2",
+        "hash": "sha256"}
+
+
+class PanelMode(RkCase):
+    config_lines = RkCase.config_lines + ["billing = panel", "mgrctl_timeout = 2"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mgrctl = mgrctl_standin.StandIn(os.path.join(cls.workdir, "panel"))
+        with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "a") as f:
+            f.write(f"mgrctl = {cls.mgrctl.path}\n")
+        cls.emulator.register_shop({
+            "login": SHOP["login"], "password1": SHOP["password1"],
+            "password2": SHOP["password2"], "hash": SHOP["hash"],
+            "result_url": cls.web.base_url + "/mancgi/rkresult",
+            "success_url": cls.web.base_url + "/mancgi/rksuccess",
+            "fail_url": cls.web.base_url + "/mancgi/rkfail",
+            "url_method": "POST", "test_mode": True})
+        # BILLmanager runs `config` when it starts; in panel mode that
+        # creates the local store (the journal and the write lock).
+        result = rkharness.run_module(BIN_DIR, cls.root, "config")
+        assert result.returncode == 0, result.stderr
+        cls.config_answer = result.stdout
+
+    def setUp(self):
+        self.mgrctl.expect_nothing()
+
+    def tearDown(self):
+        self.assertEqual(self.mgrctl.violations(), [], "calls outside the recorded protocol")
+
+    # The protocol ------------------------------------------------------
+
+    def info(self, payment_id, status, amount="990.00", module="pmrobokassa", **method):
+        values = {"id": payment_id, "status": status, "amount": amount,
+                  "description": "Hosting & domain <b>", "module": module,
+                  "shop": SHOP["login"], "password1": SHOP["password1"],
+                  "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
+                  "gateway": self.emulator.base_url + "/Merchant/Index.aspx"}
+        values.update(method)
+        # The recorded answer is XML: the values go in escaped.
+        escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
+        return answer("payment_info", **escaped)
+
+    def expect_info(self, payment_id, status, session=None, **kwargs):
+        params = [("elid", payment_id)] + ([("auth", session)] if session else [])
+        self.mgrctl.expect("payment.info", params, self.info(payment_id, status, **kwargs))
+
+    def expect_setpaid(self, payment_id, info, stdout=None, exit_code=0):
+        self.mgrctl.expect("payment.setpaid",
+                           [("elid", payment_id), ("info", info), ("externalid", payment_id)],
+                           stdout or answer("ok"), exit_code)
+
+    def notification(self, payment_id, out_sum="990.000000", password=None, **extra):
+        method = {"password2": SHOP["password2"], "hash": SHOP["hash"]}
+        return self.result_fields(method, payment_id, out_sum, password=password, **extra)
+
+    def assert_protocol_done(self):
+        self.assertEqual(self.mgrctl.pending(), 0, "recorded calls that never came")
+
+    def journal_verdicts(self, payment_id):
+        return [row[0] for row in self.journal(payment_id)]
+
+
+class Customer(PanelMode):
+    def test_config_in_panel_mode_offers_only_what_panel_mode_does(self):
+        self.assertIn("<redirect>on</redirect>", self.config_answer)
+        self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
+        for feature in ("checkpay", "refund", "recurring"):
+            self.assertNotIn(f"<{feature}>", self.config_answer)
+        self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
+
+    def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):
+        pid = 3101
+        # rkpayment: the payment as the customer's session sees it, then 1 -> 2.
+        self.expect_info(pid, 1, session=SESSION)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        # rkresult: the payment as Robokassa's notification finds it, then paid.
+        self.expect_info(pid, 2)
+        self.expect_setpaid(pid, re_info(pid))
+        # rksuccess: the method's Password #1 for the customer's return.
+        self.expect_info(pid, 4)
+
+        link = f"/mancgi/rkpayment?elid={pid}&auth={SESSION}"
+        form, paid = self.pay_through_gateway(link)
+        fields = form.fields
+        self.assertEqual(fields["MerchantLogin"], SHOP["login"])
+        self.assertEqual(fields["OutSum"], "990.00")
+        self.assertEqual(fields["InvId"], str(pid))
+        self.assertEqual(fields["Description"], "Hosting & domain <b>")
+        self.assertEqual(fields["SignatureValue"],
+                         digest("sha256", f"{SHOP['login']}:990.00:{pid}:{SHOP['password1']}"))
+        self.assertEqual(fields["IsTest"], "1")
+        self.assertNotIn("Email", fields)
+        self.assertTrue(paid["result"]["accepted"], paid)
+        self.assertEqual(paid["result"]["attempts"][-1]["body"].strip(), f"OK{pid}")
+
+        # The customer's browser comes back signed with Password #1.
+        back = self.post("/mancgi/rksuccess", paid["redirect"]["fields"])
+        self.assertEqual(back.status, 302)
+        self.assertEqual(back.headers["Location"],
+                         f"{MANAGER_URL}?func=payment.success&elid={pid}")
+        self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(pid), ["credited"])
+
+        # No call carried a password: the panel's answers hold them, our
+        # calls never repeat them.
+        for call in self.mgrctl.received():
+            for secret in (SHOP["password1"], SHOP["password2"]):
+                self.assertFalse(any(secret in arg for arg in call), call)
+
+    def test_a_paid_payments_link_shows_it_paid_without_a_change(self):
+        self.expect_info(3102, 4, session=SESSION)
+        page = self.get(f"/mancgi/rkpayment?elid=3102&auth={SESSION}")
+        self.assertEqual(page.status, 200)
+        self.assertNotIn(b"<form", page.body)
+        self.assert_protocol_done()
+
+    def test_no_session_is_refused_before_any_call(self):
+        for query in ("elid=3103", "elid=3103&auth=", "elid=3103&auth=x%27%3Bid",
+                      "elid=3103&key=0123456789abcdef0123456789abcdef"):
+            page = self.get("/mancgi/rkpayment?" + query)
+            self.assertEqual(page.status, 403, query)
+            self.assertNotIn(b"<form", page.body)
+        self.assertEqual(self.mgrctl.received(), [])
+
+    def test_a_session_the_panel_refuses_sees_nothing(self):
+        self.mgrctl.expect("payment.info", [("elid", 3104), ("auth", SESSION)],
+                           answer("error_access"), exit_code=1)
+        page = self.get(f"/mancgi/rkpayment?elid=3104&auth={SESSION}")
+        self.assertEqual(page.status, 403)
+        self.assertNotIn(b"990", page.body)
+        self.assert_protocol_done()
+
+    def test_unknown_and_foreign_payments_are_not_found(self):
+        self.mgrctl.expect("payment.info", [("elid", 3105), ("auth", SESSION)],
+                           answer("error_missing", id=3105), exit_code=1)
+        self.expect_info(3106, 1, session=SESSION, module="pmstripe")
+        self.assertEqual(self.get(f"/mancgi/rkpayment?elid=3105&auth={SESSION}").status, 404)
+        self.assertEqual(self.get(f"/mancgi/rkpayment?elid=3106&auth={SESSION}").status, 404)
+        self.assert_protocol_done()
+
+    def test_rkfail_makes_no_call(self):
+        reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3107"})
+        self.assertEqual(reply.status, 302)
+        self.assertEqual(self.mgrctl.received(), [])
+
+
+def re_info(payment_id):
+    """payment.setpaid's info: the notification as received (no secrets)."""
+    return re.compile(rf"rkresult: OutSum=990\.000000&InvId={payment_id}&SignatureValue=[0-9A-F]+"
+                      r"&Fee=0\.00&.*&IsTest=1")
+
+
+class Notifications(PanelMode):
+    def test_a_repeated_notification_is_acknowledged_without_a_second_setpaid(self):
+        self.expect_info(3201, 4)
+        reply = self.post("/mancgi/rkresult", self.notification(3201))
+        self.assertEqual((reply.status, reply.body), (200, b"OK3201"))
+        self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(3201), ["duplicate"])
+
+    def test_refusals_change_nothing_in_the_panel(self):
+        cases = [
+            (self.notification(3202, password="WrongPass9"), 403),
+            (self.notification(3202, out_sum="990.01"), 400),
+            (self.notification(3202, IsTest="2"), 400),
+        ]
+        for fields, status in cases:
+            self.mgrctl.expect_nothing()
+            self.expect_info(3202, 2)
+            reply = self.post("/mancgi/rkresult", fields)
+            self.assertEqual(reply.status, status, reply.body)
+            self.assertFalse(reply.body.startswith(b"OK"))
+            self.assert_protocol_done()
+        # A live method refuses a test payment.
+        self.mgrctl.expect_nothing()
+        self.expect_info(3202, 2, test_mode="off")
+        reply = self.post("/mancgi/rkresult", self.notification(3202, IsTest="1"))
+        self.assertEqual(reply.status, 400)
+        self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(3202),
+                         ["refused", "amount_mismatch", "refused", "refused"])
+
+    def test_cancelled_in_the_panel_is_a_conflict_not_a_credit(self):
+        self.expect_info(3203, 9)
+        reply = self.post("/mancgi/rkresult", self.notification(3203))
+        self.assertEqual(reply.status, 409)
+        self.assert_protocol_done()
+
+    def test_unknown_payment_and_a_method_the_panel_holds_wrongly(self):
+        self.mgrctl.expect("payment.info", [("elid", 3204)], answer("error_missing", id=3204),
+                           exit_code=1)
+        self.assertEqual(self.post("/mancgi/rkresult", self.notification(3204)).status, 404)
+        # Password #2 equal to #1 in the panel: our side is wrong, so 502
+        # and Robokassa keeps the money's notification coming.
+        self.expect_info(3205, 2, password1=SHOP["password2"])
+        reply = self.post("/mancgi/rkresult", self.notification(3205))
+        self.assertEqual(reply.status, 502)
+        self.assertNotIn(SHOP["password2"].encode(), reply.body)
+        self.assert_protocol_done()
+
+    def test_a_setpaid_the_panel_refuses_is_retried_by_robokassa_and_credited_once(self):
+        pid = 3206
+        self.expect_info(pid, 1, session=SESSION)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        self.expect_info(pid, 2)
+        self.expect_setpaid(pid, re_info(pid), answer("error_status"), exit_code=1)
+        # The emulator retries like Robokassa; the panel takes it this time.
+        self.expect_info(pid, 2)
+        self.expect_setpaid(pid, re_info(pid))
+        _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        attempts = paid["result"]["attempts"]
+        self.assertEqual([a["status"] for a in attempts], [502, 200])
+        self.assertFalse(attempts[0]["body"].startswith("OK"))
+        self.assertEqual(attempts[1]["body"].strip(), f"OK{pid}")
+        self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(pid), ["failed", "credited"])
+
+    def test_a_hanging_mgrctl_is_cut_off_and_answered_non_ok(self):
+        self.mgrctl.expect("payment.info", [("elid", 3207)], self.info(3207, 2), sleep=10)
+        reply = self.post("/mancgi/rkresult", self.notification(3207))
+        self.assertEqual(reply.status, 502)
+        self.assertFalse(reply.body.startswith(b"OK"))
+        self.assertEqual(self.journal_verdicts(3207), ["failed"])
+
+    def test_concurrent_notifications_for_one_payment_set_it_paid_once(self):
+        pid = 3208
+        # The write lock orders them: one sees status 2 and sets it paid,
+        # each later one sees 4. Any interleaving of info and setpaid would
+        # break the recorded order and fail the test.
+        self.expect_info(pid, 2)
+        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
+        for _ in range(5):
+            self.expect_info(pid, 4)
+        fields = self.notification(pid)
+        replies = []
+
+        def send():
+            replies.append(self.post("/mancgi/rkresult", fields))
+
+        threads = [threading.Thread(target=send) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(sorted((r.status, r.body) for r in replies), [(200, b"OK3208")] * 6)
+        self.assert_protocol_done()
+        self.assertEqual(sorted(self.journal_verdicts(pid)), ["credited"] + ["duplicate"] * 5)
+
+
+class AdminCommands(PanelMode):
+    def test_store_only_commands_refuse_in_panel_mode_naming_the_setting(self):
+        for args in (["checkpay"], ["refund", "--payment", "1"],
+                     ["rcpay", "--payment", "2", "--parent", "1"]):
+            result = self.module(*args, check=False)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertIn("billing", result.stderr)
+            self.assertIn("panel mode", result.stderr)
+        self.assertEqual(self.mgrctl.received(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""A recorded-protocol stand-in for BILLmanager's `mgrctl` (panel mode).
+
+No BILLmanager runs here, so panel mode is tested against a transcript: the
+test lists the calls it expects, in order, each with its exact arguments and
+the answer BILLmanager gives (tests/data/mgrctl/*.xml, the documented shape
+of payment.info and of the panel's <doc> answers). Installed as an
+executable `mgrctl` in its own directory, the stand-in answers each call
+with the next recorded answer when the arguments match exactly, and
+otherwise records a violation and answers with an error, so a call the
+protocol does not allow (a second payment.setpaid, a missing argument, a
+different order) fails the test.
+
+Files in the stand-in's directory (it finds them next to itself):
+  protocol.json  {"calls": [{"argv": [...], "stdout": "...", "exit": 0,
+                 "sleep": 0}, ...]}
+  cursor         index of the next expected call
+  calls.jsonl    every call received, as argv lists
+  violations     one line per unexpected call
+"""
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import stat
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(os.path.dirname(HERE), "data", "mgrctl")
+
+
+def answer(name, **values):
+    """A recorded answer from tests/data/mgrctl with its {placeholders} filled."""
+    with open(os.path.join(DATA, name + ".xml"), encoding="utf-8") as f:
+        return f.read().format(**values)
+
+
+class StandIn:
+    """The test's side: installs the stand-in and scripts its protocol."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(directory, exist_ok=True)
+        self.path = os.path.join(directory, "mgrctl")
+        shutil.copyfile(os.path.abspath(__file__), self.path)
+        os.chmod(self.path, stat.S_IRWXU)
+        self.expect_nothing()
+
+    def expect_nothing(self):
+        self._calls = []
+        self._write()
+        with open(os.path.join(self.dir, "cursor"), "w") as f:
+            f.write("0")
+        for name in ("calls.jsonl", "violations"):
+            open(os.path.join(self.dir, name), "w").close()
+
+    def expect(self, function, params, stdout, exit_code=0, sleep=0):
+        """One more expected call: `function` with `params` (a list of
+        (key, value) pairs, in order) answered with `stdout`. A value may be
+        a compiled regular expression the argument must match whole."""
+        argv = ["-m", "billmgr", "-o", "xml", function]
+        for key, value in params:
+            if isinstance(value, re.Pattern):
+                argv.append({"re": re.escape(key + "=") + value.pattern})
+            else:
+                argv.append(f"{key}={value}")
+        self._calls.append({"argv": argv, "stdout": stdout, "exit": exit_code, "sleep": sleep})
+        self._write()
+
+    def _write(self):
+        # Replaced whole, so a call in flight reads the old list or the new.
+        temporary = os.path.join(self.dir, "protocol.json.new")
+        with open(temporary, "w") as f:
+            json.dump({"calls": self._calls}, f)
+        os.replace(temporary, os.path.join(self.dir, "protocol.json"))
+
+    def received(self):
+        with open(os.path.join(self.dir, "calls.jsonl")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def violations(self):
+        with open(os.path.join(self.dir, "violations")) as f:
+            return [line for line in f.read().splitlines() if line]
+
+    def pending(self):
+        with open(os.path.join(self.dir, "cursor")) as f:
+            return len(self._calls) - int(f.read() or 0)
+
+
+def matches(expected, argv):
+    if len(expected) != len(argv):
+        return False
+    for want, got in zip(expected, argv):
+        if isinstance(want, dict):
+            if not re.fullmatch(want["re"], got, re.DOTALL):
+                return False
+        elif want != got:
+            return False
+    return True
+
+
+def main(argv):
+    with open(os.path.join(HERE, "lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(os.path.join(HERE, "calls.jsonl"), "a") as log:
+            log.write(json.dumps(argv) + "\n")
+        with open(os.path.join(HERE, "protocol.json")) as f:
+            calls = json.load(f)["calls"]
+        cursor_path = os.path.join(HERE, "cursor")
+        with open(cursor_path) as f:
+            cursor = int(f.read() or 0)
+        expected = calls[cursor] if cursor < len(calls) else None
+        if expected is None or not matches(expected["argv"], argv):
+            with open(os.path.join(HERE, "violations"), "a") as f:
+                f.write(json.dumps({"got": argv, "expected": expected and expected["argv"]}) + "\n")
+            sys.stdout.write('<?xml version="1.0" encoding="UTF-8"?>\n<doc><error type="standin">'
+                             '<msg>a call the recorded protocol does not allow</msg></error></doc>\n')
+            return 3
+        with open(cursor_path, "w") as f:
+            f.write(str(cursor + 1))
+    if expected.get("sleep"):
+        time.sleep(expected["sleep"])
+    sys.stdout.write(expected["stdout"])
+    sys.stdout.flush()
+    return expected.get("exit", 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
