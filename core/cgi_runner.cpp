@@ -21,8 +21,7 @@ Store& CgiContext::store() {
 
 PaymentBook& CgiContext::book() {
     if (!m_book) {
-        m_book =
-            m_config.billing == Config::Billing::panel ? panel_book(m_config) : store_book(store());
+        m_book = open_book(m_config, store());
     }
     return *m_book;
 }

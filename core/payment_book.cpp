@@ -85,7 +85,7 @@ bool is_session_id(const std::string& text) {
 
 class PanelBook final : public PaymentBook {
 public:
-    explicit PanelBook(Mgrctl mgrctl) : m_mgrctl(std::move(mgrctl)) {}
+    PanelBook(Mgrctl mgrctl, Store& store) : m_mgrctl(std::move(mgrctl)), m_store(store) {}
 
     BookedPayment find(PaymentId id, const char* field) override {
         pt::ptree doc = m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}});
@@ -129,12 +129,14 @@ public:
         return parse_payment_info(doc, id, "elid");
     }
 
-    Transition mark_in_pay(sql::Transaction& /*tx*/, const Payment& payment,
+    Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
                            const std::string& source) override {
         switch (payment.status) {
         case PaymentStatus::created:
             change("payment.setinpay", {{"elid", std::to_string(payment.id)}});
             log::info("payment " + std::to_string(payment.id) + " in pay (" + source + ")");
+            // checkpay asks Robokassa about it if no notification comes.
+            m_store.remember_panel_in_pay(tx, payment.id);
             return Transition::applied;
         case PaymentStatus::in_pay:
             return Transition::already;
@@ -143,16 +145,18 @@ public:
         }
     }
 
-    Settlement settle_paid(sql::Transaction& /*tx*/, const Payment& payment, Kopecks received,
+    Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
                            const std::string& external_id, const std::string& info,
                            const std::string& source) override {
         if (received != payment.amount) {
             return Settlement::amount_mismatch;
         }
+        Settlement settlement = Settlement::not_payable;
         switch (payment.status) {
         case PaymentStatus::paid:
         case PaymentStatus::refunded:
-            return Settlement::duplicate;
+            settlement = Settlement::duplicate;
+            break;
         case PaymentStatus::created:
         case PaymentStatus::in_pay:
             // Robokassa names an operation by shop and InvId (= our elid)
@@ -162,24 +166,32 @@ public:
                 {{"elid", std::to_string(payment.id)},
                  {"info", source + ": " + info},
                  {"externalid", external_id.empty() ? std::to_string(payment.id) : external_id}});
-            return Settlement::credited;
+            settlement = Settlement::credited;
+            break;
         default:
-            return Settlement::not_payable;
+            break;
         }
+        m_store.forget_panel_in_pay(tx, payment.id);
+        return settlement;
     }
 
-    Transition mark_cancelled(sql::Transaction& /*tx*/, const Payment& payment,
+    Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
                               const std::string& source) override {
+        Transition transition = Transition::refused;
         switch (payment.status) {
         case PaymentStatus::created:
         case PaymentStatus::in_pay:
             change("payment.setcanceled", {{"elid", std::to_string(payment.id)}, {"info", source}});
-            return Transition::applied;
+            transition = Transition::applied;
+            break;
         case PaymentStatus::cancelled:
-            return Transition::already;
+            transition = Transition::already;
+            break;
         default:
-            return Transition::refused;
+            break;
         }
+        m_store.forget_panel_in_pay(tx, payment.id);
+        return transition;
     }
 
 private:
@@ -193,6 +205,7 @@ private:
     }
 
     Mgrctl m_mgrctl;
+    Store& m_store;
 };
 
 } // namespace
@@ -246,9 +259,13 @@ std::unique_ptr<PaymentBook> store_book(Store& store) {
     return std::make_unique<StoreBook>(store);
 }
 
-std::unique_ptr<PaymentBook> panel_book(const Config& config) {
+std::unique_ptr<PaymentBook> panel_book(const Config& config, Store& store) {
     std::string path = config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl;
-    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout));
+    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout), store);
+}
+
+std::unique_ptr<PaymentBook> open_book(const Config& config, Store& store) {
+    return config.billing == Config::Billing::panel ? panel_book(config, store) : store_book(store);
 }
 
 } // namespace rk

@@ -53,8 +53,11 @@ public:
 // Standalone: the payments and methods in our SQLite store.
 std::unique_ptr<PaymentBook> store_book(Store& store);
 // Panel mode: BILLmanager's payments through `mgrctl`. The calls it makes
-// are listed in docs/panel-mode.md.
-std::unique_ptr<PaymentBook> panel_book(const Config& config);
+// are listed in docs/panel-mode.md. The store keeps the list of payments
+// in pay that checkpay asks about.
+std::unique_ptr<PaymentBook> panel_book(const Config& config, Store& store);
+// The book the configuration chooses (`billing`).
+std::unique_ptr<PaymentBook> open_book(const Config& config, Store& store);
 
 // payment.info's answer as a BookedPayment; throws not_found naming `field`
 // for another module's payment and upstream when the answer is unusable.

@@ -93,6 +93,15 @@ CREATE TABLE stripe_events (
     received_at INTEGER NOT NULL
 );
 )sql",
+    // 3: panel mode (billing = panel). BILLmanager keeps the payments; this
+    // is only the list of those rkpayment sent to Robokassa and no answer
+    // has settled yet, for checkpay to ask about.
+    R"sql(
+CREATE TABLE panel_in_pay (
+    payment_id INTEGER PRIMARY KEY,
+    since      INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);
@@ -359,6 +368,28 @@ std::vector<Payment> Store::stale_in_pay(std::int64_t min_age_seconds) {
     std::vector<Payment> out;
     while (st.step()) {
         out.push_back(read_payment(st));
+    }
+    return out;
+}
+
+void Store::remember_panel_in_pay(sql::Transaction&, PaymentId id) {
+    m_db.prepare("INSERT OR IGNORE INTO panel_in_pay (payment_id, since) VALUES (?, ?)")
+        .bind(1, id)
+        .bind(2, now())
+        .run();
+}
+
+void Store::forget_panel_in_pay(sql::Transaction&, PaymentId id) {
+    m_db.prepare("DELETE FROM panel_in_pay WHERE payment_id = ?").bind(1, id).run();
+}
+
+std::vector<PaymentId> Store::panel_in_pay(std::int64_t min_age_seconds) {
+    auto st =
+        m_db.prepare("SELECT payment_id FROM panel_in_pay WHERE since <= ? ORDER BY payment_id");
+    st.bind(1, now() - min_age_seconds);
+    std::vector<PaymentId> out;
+    while (st.step()) {
+        out.push_back(st.column_int64(0));
     }
     return out;
 }

@@ -116,12 +116,19 @@ public:
     // Robokassa payments in status 2 not updated for at least `min_age_seconds`.
     std::vector<Payment> stale_in_pay(std::int64_t min_age_seconds);
 
+    // Panel mode: payments BILLmanager keeps, which rkpayment sent to
+    // Robokassa (remember) and no answer has settled yet (forget), in pay
+    // for at least `min_age_seconds`.
+    void remember_panel_in_pay(sql::Transaction& tx, PaymentId id);
+    void forget_panel_in_pay(sql::Transaction& tx, PaymentId id);
+    std::vector<PaymentId> panel_in_pay(std::int64_t min_age_seconds);
+
     // Transitions, one per edge of BILLmanager's state machine. Each takes
     // the caller's transaction and records the change in the history.
     // Throws not_found for an unknown id.
-    Transition mark_in_pay(sql::Transaction& tx, PaymentId id,  // 1 -> 2
+    Transition mark_in_pay(sql::Transaction& tx, PaymentId id, // 1 -> 2
                            const std::string& source);
-    Transition mark_paid(sql::Transaction& tx, PaymentId id,    // 1,2 -> 4
+    Transition mark_paid(sql::Transaction& tx, PaymentId id, // 1,2 -> 4
                          const std::string& external_id, const std::string& source);
     Transition mark_cancelled(sql::Transaction& tx, PaymentId id, // 1,2 -> 9
                               const std::string& source);

@@ -19,11 +19,11 @@ void command_config(Context& ctx) {
                "<feature>"
                "<redirect>on</redirect>"
                "<notneedprofile>on</notneedprofile>"
-               "<pmvalidate>on</pmvalidate>";
+               "<pmvalidate>on</pmvalidate>"
+               "<checkpay>on</checkpay>";
     if (!panel) {
-        // Reconciliation, refunds and recurring charges walk the store's own
-        // payments; in panel mode BILLmanager's are not listed there.
-        ctx.out << "<checkpay>on</checkpay><refund>on</refund><recurring>on</recurring>";
+        // Refunds and recurring charges work on the store's own payments.
+        ctx.out << "<refund>on</refund><recurring>on</recurring>";
     }
     ctx.out << "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"

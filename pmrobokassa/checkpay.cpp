@@ -4,8 +4,8 @@
 #include "commands.hpp"
 #include "error.hpp"
 #include "log.hpp"
+#include "payment_book.hpp"
 #include "robokassa_api.hpp"
-#include "settlement.hpp"
 #include "store.hpp"
 #include "text.hpp"
 
@@ -23,33 +23,41 @@ constexpr int k_state_paid = 100;
 // never reached the payment page. An answer, not a failure.
 constexpr int k_result_no_invoice = 3;
 
-// Applies one answer; returns the verdict written to the journal.
-std::string apply(Store& store, const Payment& payment, const OpState& answer) {
-    const std::string id = std::to_string(payment.id);
+// Applies one answer inside the store's write lock; returns the verdict
+// written to the journal.
+std::string apply(Store& store, PaymentBook& book, bool panel, PaymentId id,
+                  const OpState& answer) {
+    const std::string id_text = std::to_string(id);
     Notification note;
     note.source = "checkpay";
-    note.payment_id = payment.id;
+    note.payment_id = id;
     note.params = "State=" + std::to_string(answer.state.value_or(0)) +
                   "&OutSum=" + answer.out_sum + "&OpKey=" + answer.op_key;
     note.reply_status = 200;
 
     sql::Transaction tx(store.db());
+    // Read again under the lock: a ResultURL may have settled it meanwhile.
+    Payment payment = book.find(id, "--payment").payment;
     int state = answer.state.value_or(0);
     if (state == k_state_paid || state == k_state_returned) {
         Kopecks received = parse_amount(answer.out_sum, "OutSum");
         Settlement settlement =
-            settle_paid(store, tx, payment, received, answer.op_key, "checkpay");
+            book.settle_paid(tx, payment, received, answer.op_key, note.params, "checkpay");
         note.verdict = to_string(settlement);
         if (settlement == Settlement::amount_mismatch || settlement == Settlement::not_payable) {
-            log::error("checkpay: payment " + id + " is paid at Robokassa (" + answer.out_sum +
+            log::error("checkpay: payment " + id_text + " is paid at Robokassa (" + answer.out_sum +
                        ") but was not credited: " + note.verdict);
+        } else if (state == k_state_returned && panel) {
+            log::error("checkpay: payment " + id_text +
+                       " was returned at Robokassa; record the refund in the panel");
+            note.verdict = "returned";
         } else if (state == k_state_returned) {
             Kopecks remaining = payment.amount - payment.refunded;
             store.add_refund(tx, payment.id, remaining, "checkpay");
             note.verdict = "refunded";
         }
     } else if (state == k_state_cancelled) {
-        Transition t = store.mark_cancelled(tx, payment.id, "checkpay");
+        Transition t = book.mark_cancelled(tx, payment, "checkpay");
         note.verdict = t == Transition::refused ? "refused" : "cancelled";
     } else {
         note.verdict = "pending";
@@ -57,41 +65,64 @@ std::string apply(Store& store, const Payment& payment, const OpState& answer) {
     note.reason = "OpStateExt state " + std::to_string(state);
     store.record_notification(tx, note);
     tx.commit();
-    log::info("checkpay: payment " + id + " state " + std::to_string(state) + ": " + note.verdict);
+    log::info("checkpay: payment " + id_text + " state " + std::to_string(state) + ": " +
+              note.verdict);
     return note.verdict;
+}
+
+// The payments to ask about: in status 2 for checkpay_min_age seconds, in
+// our store or, in panel mode, sent to Robokassa by rkpayment and not
+// settled since.
+std::vector<PaymentId> candidates(Store& store, bool panel, int min_age) {
+    if (panel) {
+        return store.panel_in_pay(min_age);
+    }
+    std::vector<PaymentId> ids;
+    for (const Payment& payment : store.stale_in_pay(min_age)) {
+        ids.push_back(payment.id);
+    }
+    return ids;
 }
 
 } // namespace
 
 void command_checkpay(Context& ctx) {
-    require_standalone(ctx, "checkpay");
     Store store = cli::open_store(ctx);
+    const bool panel = ctx.config.billing == Config::Billing::panel;
+    std::unique_ptr<PaymentBook> book = open_book(ctx.config, store);
     int failures = 0;
     std::string report;
-    for (const Payment& payment : store.stale_in_pay(ctx.config.checkpay_min_age)) {
-        const std::string id = std::to_string(payment.id);
+    for (PaymentId id : candidates(store, panel, ctx.config.checkpay_min_age)) {
+        const std::string id_text = std::to_string(id);
         try {
-            auto method = store.find_method(payment.method_id);
-            if (!method) {
-                throw Error(ErrorKind::internal, "", "payment " + id + " has no method");
-            }
-            OpState answer = query_op_state(ctx.config, method->settings, payment.id);
+            BookedPayment booked = book->find(id, "--payment");
             std::string verdict;
-            if (answer.result_code == 0) {
-                verdict = apply(store, payment, answer);
-            } else if (answer.result_code == k_result_no_invoice) {
-                verdict = "unknown_at_robokassa";
+            if (!is_payable(booked.payment.status)) {
+                // Settled in the panel by other means: nothing to ask.
+                sql::Transaction tx(store.db());
+                store.forget_panel_in_pay(tx, id);
+                tx.commit();
+                verdict = "settled_elsewhere";
             } else {
-                throw Error(ErrorKind::upstream, "",
-                            "OpStateExt result " + std::to_string(answer.result_code) + " " +
-                                answer.result_description);
+                // Asked outside the write lock: a slow Robokassa must not
+                // hold up the notifications.
+                OpState answer = query_op_state(ctx.config, booked.settings, id);
+                if (answer.result_code == 0) {
+                    verdict = apply(store, *book, panel, id, answer);
+                } else if (answer.result_code == k_result_no_invoice) {
+                    verdict = "unknown_at_robokassa";
+                } else {
+                    throw Error(ErrorKind::upstream, "",
+                                "OpStateExt result " + std::to_string(answer.result_code) + " " +
+                                    answer.result_description);
+                }
             }
-            report += "<payment id=\"" + id + "\" result=\"" + escape_markup(verdict) + "\"/>";
+            report += "<payment id=\"" + id_text + "\" result=\"" + escape_markup(verdict) + "\"/>";
         } catch (const Error& e) {
             // One payment's failure leaves it as it was and stops no other.
             ++failures;
-            log::error("checkpay: payment " + id + ": " + e.describe());
-            report += "<payment id=\"" + id + "\" error=\"" +
+            log::error("checkpay: payment " + id_text + ": " + e.describe());
+            report += "<payment id=\"" + id_text + "\" error=\"" +
                       escape_markup(xml_safe(e.describe())) + "\"/>";
         }
     }

@@ -18,7 +18,7 @@ void command_method_show(Context& ctx);
 void command_payment_add(Context& ctx);
 void command_payment_list(Context& ctx);
 
-// checkpay, refund and rcpay walk the store's own payments: in panel mode
+// refund and rcpay work on the store's own payments: in panel mode
 // (billing = panel) BILLmanager keeps them, so these refuse (exit 2) rather
 // than answer "no payment" about a payment that exists in the panel.
 void require_standalone(const Context& ctx, const char* command);

@@ -25,7 +25,9 @@ SHOP = {"login": "panel_shop", "password1": "PanelPass1", "password2": "PanelPas
 
 
 class PanelMode(RkCase):
-    config_lines = RkCase.config_lines + ["billing = panel", "mgrctl_timeout = 2"]
+    config_lines = RkCase.config_lines + [
+        "billing = panel", "mgrctl_timeout = 2", "checkpay_min_age = 0",
+        "opstate_url = {emulator}/Merchant/WebService/Service.asmx/OpStateExt"]
 
     @classmethod
     def setUpClass(cls):
@@ -89,7 +91,8 @@ class Customer(PanelMode):
     def test_config_in_panel_mode_offers_only_what_panel_mode_does(self):
         self.assertIn("<redirect>on</redirect>", self.config_answer)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
-        for feature in ("checkpay", "refund", "recurring"):
+        self.assertIn("<checkpay>on</checkpay>", self.config_answer)
+        for feature in ("refund", "recurring"):
             self.assertNotIn(f"<{feature}>", self.config_answer)
         self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
 
@@ -272,10 +275,74 @@ class Notifications(PanelMode):
         self.assertEqual(sorted(self.journal_verdicts(pid)), ["credited"] + ["duplicate"] * 5)
 
 
+class CheckPay(PanelMode):
+    """checkpay asks Robokassa about the payments rkpayment sent there and
+    no notification settled, and settles them through the same book."""
+
+    def open_gateway_for(self, pid):
+        self.expect_info(pid, 1, session=SESSION)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        return token
+
+    def checkpay(self):
+        result = self.module("checkpay", check=False)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def test_a_lost_result_url_is_settled_by_checkpay_once(self):
+        pid = 3301
+        token = self.open_gateway_for(pid)
+        paid = rkharness.http("POST", self.emulator.base_url + "/emulator/pay",
+                              data={"token": token, "lose_result": "1"},
+                              headers={"Accept": "application/json"}).json()
+        self.assertIsNone(paid["result"])
+        op_key = [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["inv_id"] == str(pid)][-1]["op_key"]
+        # checkpay: the payment and its settings, OpStateExt, then under the
+        # lock the status again and setpaid with Robokassa's OpKey.
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setpaid", [
+            ("elid", pid),
+            ("info", f"checkpay: State=100&OutSum=990.00&OpKey={op_key}"),
+            ("externalid", op_key)], answer("ok"))
+        self.assertIn(f'<payment id="{pid}" result="credited"/>', self.checkpay())
+        self.assert_protocol_done()
+        # Settled: the next run has nothing to ask and makes no call.
+        self.mgrctl.expect_nothing()
+        self.assertNotIn("<payment ", self.checkpay())
+        self.assertEqual(self.mgrctl.received(), [])
+
+    def test_cancelled_at_robokassa_is_cancelled_in_the_panel(self):
+        pid = 3302
+        token = self.open_gateway_for(pid)
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
+                           answer("ok"))
+        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', self.checkpay())
+        self.assert_protocol_done()
+
+    def test_a_payment_settled_by_its_notification_is_not_asked_about(self):
+        pid = 3303
+        self.open_gateway_for(pid)
+        self.expect_info(pid, 2)
+        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
+        reply = self.post("/mancgi/rkresult", self.notification(pid, IsTest="1"))
+        self.assertEqual(reply.body, f"OK{pid}".encode())
+        self.assert_protocol_done()
+        self.mgrctl.expect_nothing()
+        self.assertNotIn("<payment ", self.checkpay())
+        self.assertEqual(self.mgrctl.received(), [])
+
+
 class AdminCommands(PanelMode):
     def test_store_only_commands_refuse_in_panel_mode_naming_the_setting(self):
-        for args in (["checkpay"], ["refund", "--payment", "1"],
-                     ["rcpay", "--payment", "2", "--parent", "1"]):
+        for args in (["refund", "--payment", "1"], ["rcpay", "--payment", "2", "--parent", "1"]):
             result = self.module(*args, check=False)
             self.assertEqual(result.returncode, 2, args)
             self.assertIn("billing", result.stderr)

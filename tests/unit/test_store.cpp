@@ -295,6 +295,31 @@ TEST_F(StoreTest, ListsPaymentsByStatus) {
     EXPECT_TRUE(m_store.list_payments(PaymentStatus::cancelled).empty());
 }
 
+TEST_F(StoreTest, PanelInPayListIsKeptPerIdAndHonoursTheMinimumAge) {
+    // Panel mode's ids are BILLmanager's: no row in our payments table.
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.remember_panel_in_pay(tx, 9001);
+        m_store.remember_panel_in_pay(tx, 9002);
+        m_store.remember_panel_in_pay(tx, 9001); // a second visit of the link
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9001, 9002}));
+    EXPECT_TRUE(m_store.panel_in_pay(3600).empty());
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.forget_panel_in_pay(tx, 9001);
+        m_store.forget_panel_in_pay(tx, 9003); // never remembered: nothing to do
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9002}));
+    {
+        rk::sql::Transaction tx(m_store.db()); // rolled back: nothing half-written
+        m_store.forget_panel_in_pay(tx, 9002);
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9002}));
+}
+
 TEST_F(StoreTest, StaleInPayHonoursTheMinimumAge) {
     add_payment();
     PaymentId b = add_payment();
