@@ -83,6 +83,19 @@ bool is_session_id(const std::string& text) {
     return true;
 }
 
+// The customer's panel session: `auth` in the link, else the panel's own
+// cookie (billmgrses5=SESSION or SESSION:suffix), which the browser sends
+// because /mancgi/ is served on the panel's host.
+std::string panel_session(const CgiRequest& request) {
+    if (const std::string* auth = request.find("auth")) {
+        return *auth;
+    }
+    if (auto cookie = cookie_value(request.cookie_header, "billmgrses5")) {
+        return cookie->substr(0, cookie->find(':'));
+    }
+    return "";
+}
+
 class PanelBook final : public PaymentBook {
 public:
     PanelBook(Mgrctl mgrctl, Store& store) : m_mgrctl(std::move(mgrctl)), m_store(store) {}
@@ -108,13 +121,13 @@ public:
         // customer's panel session. Asking payment.info *as that session*
         // lets the panel itself decide whether this customer may see this
         // payment, so a guessed elid shows nothing.
-        const std::string* session = request.find("auth");
-        if (session == nullptr || !is_session_id(*session)) {
+        std::string session = panel_session(request);
+        if (!is_session_id(session)) {
             throw Error(ErrorKind::forbidden, "auth",
                         "open the payment from the billing panel (no panel session)");
         }
         pt::ptree doc =
-            m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}, {"auth", *session}});
+            m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}, {"auth", session}});
         std::string error = error_type(doc);
         if (error == "missing") {
             throw no_payment("elid", id);
@@ -210,12 +223,34 @@ private:
 
 } // namespace
 
+namespace {
+
+// payment.info repeats some names: the first <paymethod> and <currency> are
+// ids, the second carry the method's fields and the currency's details
+// (BILLmanager's PHP modules read them as paymethod[1] and currency[1]).
+// The one with child elements is the one we want.
+const pt::ptree* detailed_child(const pt::ptree& node, const std::string& name) {
+    const pt::ptree* found = nullptr;
+    for (const auto& [key, child] : node) {
+        if (key == name && !child.empty()) {
+            found = &child;
+        }
+    }
+    return found;
+}
+
+} // namespace
+
 BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char* field) {
     auto node = doc.get_child_optional("payment");
     if (!node) {
         throw Error(ErrorKind::upstream, "", "payment.info answered without <payment>");
     }
-    if (node->get<std::string>("paymethod.module", "") != "pmrobokassa") {
+    const pt::ptree* method = detailed_child(*node, "paymethod");
+    if (method == nullptr) {
+        throw Error(ErrorKind::upstream, "", "payment.info answered without the method's fields");
+    }
+    if (method->get<std::string>("module", "pmrobokassa") != "pmrobokassa") {
         throw not_a_robokassa_payment(field, id);
     }
     BookedPayment booked;
@@ -233,15 +268,15 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
         throw Error(ErrorKind::upstream, "",
                     "payment.info answered about payment " + std::to_string(payment.id));
     }
-    payment.currency = node->get<std::string>("currency.iso", "RUB");
+    const pt::ptree* currency = detailed_child(*node, "currency");
+    payment.currency = currency != nullptr ? currency->get<std::string>("iso", "RUB") : "RUB";
     payment.description = node->get<std::string>("description", "");
+    payment.email = node->get<std::string>("useremail", "");
 
     MethodFields fields;
-    if (auto params = node->get_child_optional("paymethod.xmlparams")) {
-        for (const char* name : k_method_fields) {
-            if (auto value = params->get_optional<std::string>(name)) {
-                fields[name] = *value;
-            }
+    for (const char* name : k_method_fields) {
+        if (auto value = method->get_optional<std::string>(name)) {
+            fields[name] = *value;
         }
     }
     try {

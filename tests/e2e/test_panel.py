@@ -61,7 +61,8 @@ class PanelMode(RkCase):
                   "description": "Hosting & domain <b>", "module": module,
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
-                  "gateway": self.emulator.base_url + "/Merchant/Index.aspx"}
+                  "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
+                  "email": "ivan@example.com"}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -117,7 +118,7 @@ class Customer(PanelMode):
         self.assertEqual(fields["SignatureValue"],
                          digest("sha256", f"{SHOP['login']}:990.00:{pid}:{SHOP['password1']}"))
         self.assertEqual(fields["IsTest"], "1")
-        self.assertNotIn("Email", fields)
+        self.assertEqual(fields["Email"], "ivan@example.com")
         self.assertTrue(paid["result"]["accepted"], paid)
         self.assertEqual(paid["result"]["attempts"][-1]["body"].strip(), f"OK{pid}")
 
@@ -134,6 +135,14 @@ class Customer(PanelMode):
         for call in self.mgrctl.received():
             for secret in (SHOP["password1"], SHOP["password2"]):
                 self.assertFalse(any(secret in arg for arg in call), call)
+
+    def test_the_session_may_come_from_the_panels_cookie(self):
+        # BILLmanager's own cookie, "SESSION" or "SESSION:suffix".
+        self.expect_info(3108, 4, session=SESSION)
+        page = self.get("/mancgi/rkpayment?elid=3108",
+                        headers={"Cookie": f"billmgrlang5=billmgr:en; billmgrses5={SESSION}:en"})
+        self.assertEqual(page.status, 200, page.body)
+        self.assert_protocol_done()
 
     def test_a_paid_payments_link_shows_it_paid_without_a_change(self):
         self.expect_info(3102, 4, session=SESSION)

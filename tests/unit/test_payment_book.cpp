@@ -139,7 +139,8 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"password2", "Pass2word2"},
         {"hash", "sha256"},
         {"test_mode", "on"},
-        {"gateway", "https://auth.robokassa.ru/Merchant/Index.aspx"}};
+        {"gateway", "https://auth.robokassa.ru/Merchant/Index.aspx"},
+        {"email", "ivan@example.com"}};
     for (const auto& [k, v] : overrides) {
         values[k] = v;
     }
@@ -159,11 +160,29 @@ TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
     EXPECT_EQ(booked.payment.amount, 99000);
     EXPECT_EQ(booked.payment.currency, "RUB");
     EXPECT_EQ(booked.payment.description, "Hosting");
+    EXPECT_EQ(booked.payment.email, "ivan@example.com");
     EXPECT_EQ(booked.settings.shop_id, "demo_shop");
     EXPECT_EQ(booked.settings.password1, "Pass1word1");
     EXPECT_EQ(booked.settings.password2, "Pass2word2");
     EXPECT_EQ(booked.settings.hash_algorithm, HashAlgorithm::sha256);
     EXPECT_TRUE(booked.settings.test_mode);
+}
+
+TEST(PaymentInfo, TheMethodsFieldsAreInTheSecondPaymethod) {
+    // The first <paymethod> is the method's id: a panel answering with only
+    // that gives us no settings, which is the panel's problem, not a 4xx.
+    pt::ptree doc = recorded_info();
+    pt::ptree& payment = doc.get_child("payment");
+    for (auto it = payment.begin(); it != payment.end();) {
+        it = it->first == "paymethod" && !it->second.empty() ? payment.erase(it) : std::next(it);
+    }
+    ASSERT_EQ(payment.count("paymethod"), 1u);
+    try {
+        parse_payment_info(doc, 12, "InvId");
+        FAIL() << "accepted";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::upstream);
+    }
 }
 
 TEST(PaymentInfo, AnotherModulesPaymentIsNotFoundNamingTheField) {
