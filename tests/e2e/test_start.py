@@ -1,0 +1,80 @@
+"""What each CGI does before its first byte (issue 7, process start), run
+directly as CGI/1.1: the static executables still honour the administrator's
+openssl.cnf, and a request that cannot be served never opens the store."""
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import rkwire  # noqa: E402
+from rkcase import BIN_DIR, MANAGER_URL, rkharness  # noqa: E402
+
+PASSWORD1 = "Start1password"
+PASSWORD2 = "Start2password"
+OUT_SUM = "990.00"
+
+# Only the legacy provider, which has no MD5: a policy that forbids the
+# method's algorithm.
+LEGACY_ONLY = """config_diagnostics = 1
+openssl_conf = openssl_init
+[openssl_init]
+providers = provider_sect
+[provider_sect]
+legacy = legacy_sect
+[legacy_sect]
+activate = 1
+"""
+
+
+class StartCase(unittest.TestCase):
+    """A fresh MGR5_ROOT with one md5 method and one new payment."""
+
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="rk-start-")
+        self.root = os.path.join(self.workdir, "mgr5")
+        os.makedirs(os.path.join(self.root, "etc"))
+        with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "w") as f:
+            f.write(f"manager_url = {MANAGER_URL}\n")
+        self.module("method.add", "--name", "Robokassa", "--shop-id", "start",
+                    "--password1", PASSWORD1, "--password2", PASSWORD2)
+        out = self.module("payment.add", "--method", "1", "--amount", OUT_SUM).splitlines()
+        self.payment_id, self.link = int(out[0]), out[1]
+
+    def tearDown(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def module(self, *args):
+        result = rkharness.run_module(BIN_DIR, self.root, *args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def cgi(self, program, query="", **env):
+        return rkwire.run_cgi(BIN_DIR, program, self.root,
+                              {"REQUEST_METHOD": "GET", "QUERY_STRING": query, **env})[0]
+
+
+class OpensslConfig(StartCase):
+    """The CGIs link OpenSSL (and glibc) statically; the administrator's
+    openssl.cnf still decides which algorithms they may use."""
+
+    def success_query(self):
+        signature = hashlib.md5(f"{OUT_SUM}:{self.payment_id}:{PASSWORD1}".encode()).hexdigest()
+        return f"OutSum={OUT_SUM}&InvId={self.payment_id}&SignatureValue={signature}"
+
+    def with_config(self, text):
+        path = os.path.join(self.workdir, "openssl.cnf")
+        with open(path, "w") as f:
+            f.write(text)
+        return self.cgi("rksuccess", self.success_query(), OPENSSL_CONF=path)
+
+    def test_a_policy_without_the_algorithm_refuses_to_sign(self):
+        self.assertEqual(self.cgi("rksuccess", self.success_query()).status, 302)
+        self.assertEqual(self.with_config(LEGACY_ONLY).status, 500)
+
+
+if __name__ == "__main__":
+    unittest.main()
