@@ -1,6 +1,6 @@
 """What each CGI does before its first byte (issue 7, process start), run
 directly as CGI/1.1: the static executables still honour the administrator's
-openssl.cnf, and a request that cannot be served never opens the store."""
+openssl.cnf, and a request that is no notification never opens the store."""
 
 import hashlib
 import os
@@ -56,6 +56,22 @@ class StartCase(unittest.TestCase):
         return rkwire.run_cgi(BIN_DIR, program, self.root,
                               {"REQUEST_METHOD": "GET", "QUERY_STRING": query, **env})[0]
 
+    def journal_rows(self):
+        return rkwire.query(self.root, "SELECT count(*) FROM notifications")[0][0]
+
+    def log(self, program):
+        path = os.path.join(self.root, "var", program + ".log")
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+    def remove_store(self):
+        """The CGIs open the store, never create it: without the file, any
+        request that opens it gets 503."""
+        for suffix in ("", "-wal", "-shm"):
+            path = rkwire.store_path(self.root) + suffix
+            if os.path.exists(path):
+                os.remove(path)
+
 
 class OpensslConfig(StartCase):
     """The CGIs link OpenSSL (and glibc) statically; the administrator's
@@ -74,6 +90,34 @@ class OpensslConfig(StartCase):
     def test_a_policy_without_the_algorithm_refuses_to_sign(self):
         self.assertEqual(self.cgi("rksuccess", self.success_query()).status, 302)
         self.assertEqual(self.with_config(LEGACY_ONLY).status, 500)
+
+
+
+class RequestWithoutParameters(StartCase):
+    """rkresult journals every notification (CONTRACT §4); a request with no
+    parameter at all is none, and is refused without opening the store."""
+
+    def test_refused_and_logged_but_not_journaled(self):
+        reply = self.cgi("rkresult")
+        self.assertEqual(reply.status, 400)
+        self.assertFalse(reply.body.startswith(b"OK"))
+        self.assertEqual(self.journal_rows(), 0)
+        self.assertRegex(self.log("rkresult"), r"\] rkresult WARNING request refused \(400\)")
+
+    def test_a_single_parameter_is_a_notification_and_journaled(self):
+        reply = self.cgi("rkresult", "Culture=ru")
+        self.assertEqual(reply.status, 400)
+        self.assertEqual(self.journal_rows(), 1)
+
+    def test_the_store_is_not_opened(self):
+        self.remove_store()
+        self.assertEqual(self.cgi("rkresult").status, 400)
+        self.assertEqual(self.cgi("rkresult", REQUEST_METHOD="POST", CONTENT_LENGTH="0",
+                                  CONTENT_TYPE="application/x-www-form-urlencoded").status, 400)
+        self.assertEqual(self.cgi("rkresult", REQUEST_METHOD="PUT").status, 405)
+        # A notification must open it, and cannot without the file.
+        self.assertEqual(self.cgi("rkresult", f"InvId={self.payment_id}").status, 503)
+        self.assertFalse(os.path.exists(rkwire.store_path(self.root)))
 
 
 if __name__ == "__main__":
