@@ -69,8 +69,8 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
     CgiRequest request = parse_cgi_request(input);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
+    std::optional<Payment> payment = linked_payment(request, context);
     Store& store = context.store();
-    std::optional<Payment> payment = linked_payment(request, store);
     const PaymentId id = payment->id;
     auto method = store.find_method(payment->method_id);
     if (!method) {

@@ -1,6 +1,6 @@
 """What each CGI does before its first byte (issue 7, process start), run
 directly as CGI/1.1: the static executables still honour the administrator's
-openssl.cnf, and a request that is no notification never opens the store."""
+openssl.cnf, and a request that cannot be served never opens the store."""
 
 import hashlib
 import os
@@ -117,6 +117,27 @@ class RequestWithoutParameters(StartCase):
         self.assertEqual(self.cgi("rkresult", REQUEST_METHOD="PUT").status, 405)
         # A notification must open it, and cannot without the file.
         self.assertEqual(self.cgi("rkresult", f"InvId={self.payment_id}").status, 503)
+        self.assertFalse(os.path.exists(rkwire.store_path(self.root)))
+
+
+class MalformedPaymentLink(StartCase):
+    """rkpayment checks the link's form before it opens the store."""
+
+    def test_the_store_is_not_opened(self):
+        query = self.link.split("?", 1)[1]
+        key = query.split("key=", 1)[1]
+        self.assertEqual(len(key), 32)
+        self.assertEqual(self.cgi("rkpayment", query).status, 200)
+        self.remove_store()
+        for query, status in (("", 400), ("elid=01&key=" + key, 400), (f"elid={self.payment_id}", 403),
+                              (f"elid={self.payment_id}&key=" + key[:31], 403),
+                              (f"elid={self.payment_id}&key=" + key + "0", 403),
+                              (f"elid={self.payment_id}&key=" + "g" * 32, 403)):
+            with self.subTest(query=query):
+                self.assertEqual(self.cgi("rkpayment", query).status, status)
+        # A well-formed link needs the store.
+        self.assertEqual(self.cgi("rkpayment", f"elid={self.payment_id}&key=" + key.upper()).status,
+                         503)
         self.assertFalse(os.path.exists(rkwire.store_path(self.root)))
 
 
