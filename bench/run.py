@@ -10,7 +10,8 @@
    and, for reference, the same program linked statically;
 3. the same for the PHP-CGI peer (bench/php/rkresult.php);
 4. process start of each executable on a no-op request (GET, no parameters)
-   against a static hello-world (hyperfine);
+   against a static hello-world (hyperfine), and of bench/evp_floor.c, the
+   least a static PIE with OpenSSL's EVP linked in can take;
 5. rkresult p50/p99 with 1,000 and with 1,000,000 payments in the store;
 6. rkpayment requests/s (first visits: each link a distinct new payment);
 plus the Google Benchmark microbenchmarks (bench/micro_bench.cpp).
@@ -314,6 +315,7 @@ def measure_start(args, bin_dir, work, template, php_cgi):
         root = scratch / "root"
         copy_root(template, root)
         programs = [("hello_cgi (static)", [str(bin_dir / "hello_cgi")]),
+                    ("evp_floor (static PIE, EVP linked)", [str(bin_dir / "evp_floor")]),
                     ("baseline_cgi", [str(bin_dir / "baseline_cgi")]),
                     ("baseline_cgi_static", [str(bin_dir / "baseline_cgi_static")])]
         programs += [(name, [str(bin_dir / name)])

@@ -21,7 +21,7 @@ Store& CgiContext::store() {
 
 PaymentBook& CgiContext::book() {
     if (!m_book) {
-        m_book = open_book(m_config, store());
+        m_book = open_book(m_config, store_access());
     }
     return *m_book;
 }

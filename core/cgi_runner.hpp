@@ -25,6 +25,10 @@ public:
     // var/ or database file is store_unavailable (503), not a fresh ledger
     // that would refuse every payment it no longer knows.
     Store& store();
+    // store() for code that must not open the store before it needs it.
+    StoreAccess store_access() {
+        return [this]() -> Store& { return store(); };
+    }
     // Where payments are read and changed: the store, or BILLmanager through
     // mgrctl when the configuration says `billing = panel`.
     PaymentBook& book();

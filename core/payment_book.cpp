@@ -25,10 +25,10 @@ Error no_payment(const char* field, PaymentId id) {
 
 class StoreBook final : public PaymentBook {
 public:
-    explicit StoreBook(Store& store) : m_store(store) {}
+    explicit StoreBook(StoreAccess store) : m_store(std::move(store)) {}
 
     BookedPayment find(PaymentId id, const char* field) override {
-        auto payment = m_store.find_payment(id);
+        auto payment = m_store().find_payment(id);
         if (!payment) {
             throw no_payment(field, id);
         }
@@ -41,24 +41,24 @@ public:
 
     Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
                            const std::string& source) override {
-        return m_store.mark_in_pay(tx, payment.id, source);
+        return m_store().mark_in_pay(tx, payment.id, source);
     }
 
     Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
                            const std::string& external_id, const std::string& /*info*/,
                            const std::string& source) override {
         // The journal entry beside it keeps the confirmation itself.
-        return rk::settle_paid(m_store, tx, payment, received, external_id, source);
+        return rk::settle_paid(m_store(), tx, payment, received, external_id, source);
     }
 
     Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
                               const std::string& source) override {
-        return m_store.mark_cancelled(tx, payment.id, source);
+        return m_store().mark_cancelled(tx, payment.id, source);
     }
 
 private:
     BookedPayment with_method(const Payment& payment, const char* field) {
-        auto method = m_store.find_method(payment.method_id);
+        auto method = m_store().find_method(payment.method_id);
         if (!method) {
             // Another module's payment (pmstripe): Robokassa cannot pay it.
             throw not_a_robokassa_payment(field, payment.id);
@@ -66,7 +66,7 @@ private:
         return {payment, method->settings};
     }
 
-    Store& m_store;
+    StoreAccess m_store;
 };
 
 // A BILLmanager session id as it appears in the panel's cookie and links.
@@ -98,7 +98,8 @@ std::string panel_session(const CgiRequest& request) {
 
 class PanelBook final : public PaymentBook {
 public:
-    PanelBook(Mgrctl mgrctl, Store& store) : m_mgrctl(std::move(mgrctl)), m_store(store) {}
+    PanelBook(Mgrctl mgrctl, StoreAccess store)
+        : m_mgrctl(std::move(mgrctl)), m_store(std::move(store)) {}
 
     BookedPayment find(PaymentId id, const char* field) override {
         pt::ptree doc = m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}});
@@ -149,7 +150,7 @@ public:
             change("payment.setinpay", {{"elid", std::to_string(payment.id)}});
             log::info("payment " + std::to_string(payment.id) + " in pay (" + source + ")");
             // checkpay asks Robokassa about it if no notification comes.
-            m_store.remember_panel_in_pay(tx, payment.id);
+            m_store().remember_panel_in_pay(tx, payment.id);
             return Transition::applied;
         case PaymentStatus::in_pay:
             return Transition::already;
@@ -184,7 +185,7 @@ public:
         default:
             break;
         }
-        m_store.forget_panel_in_pay(tx, payment.id);
+        m_store().forget_panel_in_pay(tx, payment.id);
         return settlement;
     }
 
@@ -203,7 +204,7 @@ public:
         default:
             break;
         }
-        m_store.forget_panel_in_pay(tx, payment.id);
+        m_store().forget_panel_in_pay(tx, payment.id);
         return transition;
     }
 
@@ -218,7 +219,7 @@ private:
     }
 
     Mgrctl m_mgrctl;
-    Store& m_store;
+    StoreAccess m_store;
 };
 
 } // namespace
@@ -290,17 +291,18 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
     return booked;
 }
 
-std::unique_ptr<PaymentBook> store_book(Store& store) {
-    return std::make_unique<StoreBook>(store);
+std::unique_ptr<PaymentBook> store_book(StoreAccess store) {
+    return std::make_unique<StoreBook>(std::move(store));
 }
 
-std::unique_ptr<PaymentBook> panel_book(const Config& config, Store& store) {
+std::unique_ptr<PaymentBook> panel_book(const Config& config, StoreAccess store) {
     std::string path = config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl;
-    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout), store);
+    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout), std::move(store));
 }
 
-std::unique_ptr<PaymentBook> open_book(const Config& config, Store& store) {
-    return config.billing == Config::Billing::panel ? panel_book(config, store) : store_book(store);
+std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store) {
+    return config.billing == Config::Billing::panel ? panel_book(config, std::move(store))
+                                                    : store_book(std::move(store));
 }
 
 } // namespace rk

@@ -51,13 +51,13 @@ public:
 };
 
 // Standalone: the payments and methods in our SQLite store.
-std::unique_ptr<PaymentBook> store_book(Store& store);
+std::unique_ptr<PaymentBook> store_book(StoreAccess store);
 // Panel mode: BILLmanager's payments through `mgrctl`. The calls it makes
 // are listed in docs/panel-mode.md. The store keeps the list of payments
 // in pay that checkpay asks about.
-std::unique_ptr<PaymentBook> panel_book(const Config& config, Store& store);
+std::unique_ptr<PaymentBook> panel_book(const Config& config, StoreAccess store);
 // The book the configuration chooses (`billing`).
-std::unique_ptr<PaymentBook> open_book(const Config& config, Store& store);
+std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store);
 
 // payment.info's answer as a BookedPayment; throws not_found naming `field`
 // for another module's payment and upstream when the answer is unusable.

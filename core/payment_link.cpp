@@ -5,13 +5,34 @@
 
 namespace rk {
 
-Payment linked_payment(const CgiRequest& request, Store& store) {
+namespace {
+
+bool is_hex(const std::string& text) {
+    for (char c : text) {
+        bool digit = c >= '0' && c <= '9';
+        bool letter = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!digit && !letter) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+Payment linked_payment(const CgiRequest& request, const StoreAccess& open_store) {
     if (request.method != "GET") {
         throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
     }
     PaymentId id = parse_payment_id(request.require("elid"), "elid");
     const std::string* key = request.find("key");
-    if (key == nullptr || !payment_link_key_matches(store.link_secret(), id, *key)) {
+    // The same refusal for a key of the wrong form as for a wrong key: the
+    // form is public, only the value is secret.
+    if (key == nullptr || key->size() != k_payment_link_key_chars || !is_hex(*key)) {
+        throw Error(ErrorKind::forbidden, "key", "does not match the payment");
+    }
+    Store& store = open_store();
+    if (!payment_link_key_matches(store.link_secret(), id, *key)) {
         throw Error(ErrorKind::forbidden, "key", "does not match the payment");
     }
     auto payment = store.find_payment(id);

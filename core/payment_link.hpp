@@ -4,13 +4,16 @@
 #include "pages.hpp"
 #include "store.hpp"
 
+#include <functional>
+
 namespace rk {
 
 // The payment a customer's link names: `GET ?elid=ID&key=KEY`. Other methods
 // get 405, a malformed id 400, a missing or wrong key 403 (checked before
 // the lookup, so a wrong key says nothing about which ids exist), an
-// unknown id 404. Shared by every module's payment CGI.
-Payment linked_payment(const CgiRequest& request, Store& store);
+// unknown id 404. `store` is called only once the link is well formed, so
+// a malformed one costs no SQLite. Shared by every module's payment CGI.
+Payment linked_payment(const CgiRequest& request, const StoreAccess& store);
 
 // The invoice as the customer sees it: number, amount, description.
 std::string payment_details_html(Language language, const Payment& payment);

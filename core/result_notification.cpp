@@ -90,12 +90,37 @@ bool is_client_error(const Error& e) {
     return status >= 400 && status < 500;
 }
 
+// A request with no parameter at all (a probe, a crawler, a person trying
+// the URL) is not a notification: it is refused and logged like one, but
+// not journaled, so it never opens the store nor takes its write lock.
+Reply refuse_empty_request(const CgiInput& input) {
+    Reply reply;
+    std::string reason;
+    try {
+        parse_cgi_request(input);
+        reason = "no parameters: not a notification";
+        reply = refusal(400, "", reason);
+    } catch (const Error& e) {
+        if (!is_client_error(e)) {
+            throw;
+        }
+        reason = e.describe();
+        reply = refusal(error_status(e.kind()), e.field(), e.what());
+    }
+    log::warning("request refused (" + std::to_string(reply.status) +
+                 "), not journaled: " + reason);
+    return reply;
+}
+
 } // namespace
 
 Reply handle_result(const CgiInput& input, CgiContext& context) {
     Notification note;
     note.source = "rkresult";
     note.params = raw_params(input);
+    if (note.params.empty()) {
+        return refuse_empty_request(input);
+    }
 
     std::optional<CgiRequest> request;
     Reply reply;

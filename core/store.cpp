@@ -571,7 +571,8 @@ int Store::count_transitions_to(PaymentId id, PaymentStatus status) {
 }
 
 std::string payment_link_key(const std::string& link_secret, PaymentId id) {
-    return hmac_sha256_hex(link_secret, "rkpayment:" + std::to_string(id)).substr(0, 32);
+    return hmac_sha256_hex(link_secret, "rkpayment:" + std::to_string(id))
+        .substr(0, k_payment_link_key_chars);
 }
 
 bool payment_link_key_matches(const std::string& link_secret, PaymentId id,

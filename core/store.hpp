@@ -5,6 +5,7 @@
 #include "sqlite.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -165,8 +166,13 @@ private:
     sql::Database m_db;
 };
 
+// The store, opened on first call: the CGIs open it only when a request
+// gets far enough to need it.
+using StoreAccess = std::function<Store&()>;
+
 // The key in a customer's payment link: HMAC-SHA256 of the id under the
-// installation's link secret, hex, 32 characters.
+// installation's link secret, hex, k_payment_link_key_chars characters.
+inline constexpr std::size_t k_payment_link_key_chars = 32;
 std::string payment_link_key(const std::string& link_secret, PaymentId id);
 bool payment_link_key_matches(const std::string& link_secret, PaymentId id, const std::string& key);
 

@@ -89,7 +89,8 @@ std::vector<PaymentId> candidates(Store& store, bool panel, int min_age) {
 void command_checkpay(Context& ctx) {
     Store store = cli::open_store(ctx);
     const bool panel = ctx.config.billing == Config::Billing::panel;
-    std::unique_ptr<PaymentBook> book = open_book(ctx.config, store);
+    std::unique_ptr<PaymentBook> book =
+        open_book(ctx.config, [&store]() -> Store& { return store; });
     int failures = 0;
     std::string report;
     for (PaymentId id : candidates(store, panel, ctx.config.checkpay_min_age)) {

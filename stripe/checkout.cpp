@@ -120,8 +120,8 @@ std::string checkout_session_form(const Payment& payment, const std::string& man
 Reply handle_checkout(const CgiInput& input, CgiContext& context) {
     CgiRequest request = parse_cgi_request(input);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
+    std::optional<Payment> payment = linked_payment(request, context.store_access());
     Store& store = context.store();
-    std::optional<Payment> payment = linked_payment(request, store);
     const PaymentId id = payment->id;
     auto method = find_stripe_method(store, payment->method_id);
     if (!method) {

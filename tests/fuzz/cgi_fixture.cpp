@@ -170,6 +170,13 @@ bool sent(const rk::CgiInput& input, const std::string& text) {
     return false;
 }
 
+// No query string, no body: what rkresult refuses without journaling.
+bool carries_nothing(const rk::CgiInput& input) {
+    auto query = input.env.find("QUERY_STRING");
+    return (query == input.env.end() || query->second.empty()) && input.body.empty() &&
+           !input.body_too_large;
+}
+
 void check(const std::string& program, const rk::CgiInput& input, const rk::Reply& reply) {
     // The reply is well-formed: no header split, a status the contract
     // names, and never a 5xx while the store is healthy.
@@ -207,7 +214,10 @@ void check(const std::string& program, const rk::CgiInput& input, const rk::Repl
             "SELECT count(*), max(reply_status), max(reply_body) FROM notifications");
         st.step();
         journal_rows = st.column_int64(0);
-        if (program == "rkresult") {
+        if (program == "rkresult" && carries_nothing(input)) {
+            // Not a notification: refused without opening the store.
+            FUZZ_CHECK(journal_rows == 0 && s >= 400 && s < 500);
+        } else if (program == "rkresult") {
             // Every notification is journaled with the reply it got.
             FUZZ_CHECK(journal_rows == 1);
             FUZZ_CHECK(st.column_int64(1) == s && st.column_text(2) == reply.body);
