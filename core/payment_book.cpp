@@ -153,6 +153,9 @@ public:
             m_store().remember_panel_in_pay(tx, payment.id);
             return Transition::applied;
         case PaymentStatus::in_pay:
+            // Set in pay by the panel itself or an earlier visit: still
+            // checkpay's to ask about.
+            m_store().remember_panel_in_pay(tx, payment.id);
             return Transition::already;
         default:
             return Transition::refused;

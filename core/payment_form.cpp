@@ -73,12 +73,17 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     BookedPayment booked = book.find_linked(request);
     Payment& payment = booked.payment;
     const PaymentId id = payment.id;
-    if (payment.status == PaymentStatus::created) {
+    // In pay already (a second visit, or a panel that set it so before the
+    // redirect) is confirmed too: in panel mode that is what puts the
+    // payment on checkpay's list.
+    if (payment.status == PaymentStatus::created || payment.status == PaymentStatus::in_pay) {
         sql::Transaction tx(context.store().db());
         Transition moved = book.mark_in_pay(tx, payment, "rkpayment");
         tx.commit();
         if (moved == Transition::applied) {
             log::info("payment " + std::to_string(id) + " in pay");
+        }
+        if (moved != Transition::refused) {
             payment.status = PaymentStatus::in_pay;
         } else {
             // A notification settled it in between: show what it is now.

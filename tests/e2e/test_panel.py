@@ -324,6 +324,21 @@ class CheckPay(PanelMode):
         self.assertNotIn("<payment ", self.checkpay())
         self.assertEqual(self.mgrctl.received(), [])
 
+    def test_a_payment_the_panel_set_in_pay_itself_is_asked_about(self):
+        pid = 3304
+        # BILLmanager may move a payment to 2 before it redirects: no
+        # setinpay then, but checkpay must still know about it.
+        self.expect_info(pid, 2, session=SESSION)
+        _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
+                           answer("ok"))
+        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', self.checkpay())
+        self.assert_protocol_done()
+
     def test_cancelled_at_robokassa_is_cancelled_in_the_panel(self):
         pid = 3302
         token = self.open_gateway_for(pid)
