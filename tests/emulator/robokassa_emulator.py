@@ -16,23 +16,21 @@ import base64
 import hashlib
 import hmac
 import html
-import http.client
-import http.server
 import itertools
 import json
-import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import emulator_http
+from emulator_http import Reply, json_reply
 
 HASH_ALGORITHMS = ("md5", "ripemd160", "sha1", "sha256", "sha384", "sha512")
 URL_METHODS = ("GET", "POST")
@@ -217,17 +215,6 @@ class BadRequest(Exception):
         self.code = code
 
 
-@dataclass
-class Reply:
-    status: int
-    content_type: str
-    body: bytes
-
-
-def json_reply(obj, status=200):
-    return Reply(status, "application/json", json.dumps(obj, ensure_ascii=False).encode("utf-8"))
-
-
 def html_page(culture, title, body):
     page = (f'<!DOCTYPE html>\n<html lang="{culture}">\n<head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -276,23 +263,9 @@ def hidden_inputs(fields):
                    f'value="{html.escape(value)}">\n' for name, value in fields.items())
 
 
-class Request:
-    """One parsed HTTP request: query and body, read once."""
-
-    def __init__(self, handler, url):
-        self.headers = handler.headers
-        self.query = url.query
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError as exc:
-            raise BadRequest(400, "malformed Content-Length") from exc
-        if length > MAX_BODY:
-            raise BadRequest(413, "request body too large")
-        self.body = handler.rfile.read(length) if length > 0 else b""
-
-    @property
-    def wants_json(self):
-        return "application/json" in self.headers.get("Accept", "")
+class Request(emulator_http.Request):
+    error = BadRequest
+    max_body = MAX_BODY
 
     def params(self):
         """Query then form fields; the first occurrence of a name wins."""
@@ -311,24 +284,9 @@ class Request:
 
 
 def post_form(url, fields, timeout):
-    """POSTs fields form-encoded to url without following redirects.
-
-    Returns (status, body); a network failure is status 0 with the error as
-    the body, so it is recorded as a failed attempt like any other."""
-    parts = urllib.parse.urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        connection.request("POST", target, body=urllib.parse.urlencode(fields),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return 0, f"{type(exc).__name__}: {exc}"
-    finally:
-        connection.close()
+    """POSTs fields form-encoded to url without following redirects."""
+    return emulator_http.post(url, urllib.parse.urlencode(fields),
+                              {"Content-Type": "application/x-www-form-urlencoded"}, timeout)
 
 
 class Emulator:
@@ -681,52 +639,26 @@ ROUTES = {
 }
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(emulator_http.Handler):
     server_version = "RobokassaEmulator/1.0"
+    request_class = Request
+    refusal = BadRequest
 
-    def do_GET(self):
-        self.dispatch()
+    def routes_for(self, path):
+        return ROUTES.get(path)
 
-    def do_POST(self):
-        self.dispatch()
+    def error_reply(self, exc):
+        if exc is None:
+            return json_reply({"error": {"code": None, "message": "internal error"}}, 500)
+        return json_reply({"error": {"code": exc.code, "message": str(exc)}}, exc.status)
 
-    def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        methods = ROUTES.get(url.path)
-        try:
-            if methods is None:
-                raise BadRequest(404, f"no such endpoint: {url.path}")
-            handler = methods.get(self.command)
-            if handler is None:
-                raise BadRequest(405, f"{self.command} is not allowed here")
-            reply = handler(self.server.emulator, Request(self, url))
-        except BadRequest as exc:
-            reply = json_reply({"error": {"code": exc.code, "message": str(exc)}}, exc.status)
-        except Exception:  # pylint: disable=broad-except - a bug must not kill the server
-            traceback.print_exc(file=sys.stderr)
-            reply = json_reply({"error": {"code": None, "message": "internal error"}}, 500)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        # One line per request; request lines never carry passwords.
-        log(f"{self.address_string()} {format % args}")
+    def log(self, message):
+        log(message)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--port-file", help="write the bound port here once listening")
-    parser.add_argument("--retries", type=int, default=5,
-                        help="ResultURL retries after the first attempt")
-    parser.add_argument("--retry-delay", type=float, default=0.2, help="seconds between attempts")
-    parser.add_argument("--timeout", type=float, default=5.0,
-                        help="seconds to wait for each ResultURL reply")
+    emulator_http.add_arguments(parser, "ResultURL")
     parser.add_argument("--shops", help="JSON file: a list of shop objects to register, "
                                         "as POST /emulator/shops takes them")
     args = parser.parse_args(argv)
@@ -741,25 +673,7 @@ def main(argv=None):
         for shop in shops:
             emulator.add_shop(shop)
 
-    server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
-    server.emulator = emulator
-    port = server.server_address[1]
-    if args.port_file:
-        # Written via rename so a reader never sees a partial number.
-        temporary = f"{args.port_file}.tmp"
-        with open(temporary, "w", encoding="ascii") as file:
-            file.write(f"{port}\n")
-        os.replace(temporary, args.port_file)
-    log(f"listening on http://{args.host}:{port}")
-    # SIGTERM ends serve_forever through SystemExit, so the socket is closed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-
+    emulator_http.serve(Handler, emulator, args.host, args.port, args.port_file, log)
 
 if __name__ == "__main__":
     main()

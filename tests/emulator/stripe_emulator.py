@@ -18,19 +18,17 @@ import argparse
 import hashlib
 import hmac
 import html
-import http.client
-import http.server
 import json
-import os
 import re
 import secrets
-import signal
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 from dataclasses import dataclass, field
+
+import emulator_http
+from emulator_http import Reply, json_reply
 
 MAX_BODY = 1024 * 1024
 API_VERSION = "2024-06-20"
@@ -132,36 +130,9 @@ class BadRequest(Exception):
         self.param = param
 
 
-@dataclass
-class Reply:
-    status: int
-    content_type: str
-    body: bytes
-    headers: dict = field(default_factory=dict)
-
-
-def json_reply(obj, status=200):
-    return Reply(status, "application/json", json.dumps(obj, ensure_ascii=False).encode("utf-8"))
-
-
-class Request:
-    """One parsed HTTP request: query and body, read once."""
-
-    def __init__(self, handler, url):
-        self.headers = handler.headers
-        self.path = url.path
-        self.query = url.query
-        try:
-            length = int(handler.headers.get("Content-Length") or 0)
-        except ValueError as exc:
-            raise BadRequest(400, "malformed Content-Length") from exc
-        if length > MAX_BODY:
-            raise BadRequest(413, "request body too large")
-        self.body = handler.rfile.read(length) if length > 0 else b""
-
-    @property
-    def wants_json(self):
-        return "application/json" in self.headers.get("Accept", "")
+class Request(emulator_http.Request):
+    error = BadRequest
+    max_body = MAX_BODY
 
     def form_pairs(self):
         try:
@@ -181,24 +152,13 @@ class Request:
 
 
 def post_event(url, payload, header, timeout):
-    """POSTs one signed event; returns (status, body). A network failure is
-    status 0 with the error as the body, recorded like any failed attempt."""
-    parts = urllib.parse.urlsplit(url)
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
-    connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        connection.request("POST", target, body=payload,
-                           headers={"Content-Type": "application/json; charset=utf-8",
-                                    "Stripe-Signature": header,
-                                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"})
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as exc:
-        return 0, f"{type(exc).__name__}: {exc}"
-    finally:
-        connection.close()
+    """POSTs one signed event; returns (status, body), status 0 when the
+    network failed."""
+    return emulator_http.post(url, payload,
+                              {"Content-Type": "application/json; charset=utf-8",
+                               "Stripe-Signature": header,
+                               "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+                              timeout)
 
 
 class Emulator:
@@ -454,82 +414,43 @@ ROUTES = {
 PREFIX_ROUTES = {"/pay/": {"GET": Emulator.payment_page, "POST": Emulator.pay}}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(emulator_http.Handler):
     server_version = "StripeEmulator/1.0"
+    request_class = Request
+    refusal = BadRequest
 
-    def do_GET(self):
-        self.dispatch()
-
-    def do_POST(self):
-        self.dispatch()
-
-    def dispatch(self):
-        url = urllib.parse.urlsplit(self.path)
-        methods = ROUTES.get(url.path)
+    def routes_for(self, path):
+        methods = ROUTES.get(path)
         if methods is None:
-            methods = next((m for p, m in PREFIX_ROUTES.items() if url.path.startswith(p)), None)
-        try:
-            if methods is None:
-                raise BadRequest(404, f"Unrecognized request URL ({self.command}: {url.path}).")
-            handler = methods.get(self.command)
-            if handler is None:
-                raise BadRequest(405, f"{self.command} is not allowed here")
-            reply = handler(self.server.emulator, Request(self, url))
-        except BadRequest as exc:
-            error = {"type": exc.error_type, "message": str(exc)}
-            if exc.param:
-                error["param"] = exc.param
-            reply = json_reply({"error": error}, exc.status)
-        except Exception:  # pylint: disable=broad-except - a bug must not kill the server
-            traceback.print_exc(file=sys.stderr)
-            reply = json_reply({"error": {"type": "api_error", "message": "internal error"}}, 500)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.send_header("Cache-Control", "no-store")
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
+            methods = next((m for p, m in PREFIX_ROUTES.items() if path.startswith(p)), None)
+        return methods
 
-    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
-        # One line per request; request lines never carry keys (they travel
-        # in the Authorization header).
-        log(f"{self.address_string()} {format % args}")
+    def not_found_message(self, path):
+        return f"Unrecognized request URL ({self.command}: {path})."
+
+    def error_reply(self, exc):
+        if exc is None:
+            return json_reply({"error": {"type": "api_error", "message": "internal error"}}, 500)
+        error = {"type": exc.error_type, "message": str(exc)}
+        if exc.param:
+            error["param"] = exc.param
+        return json_reply({"error": error}, exc.status)
+
+    def log(self, message):
+        log(message)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--port-file", help="write the bound port here once listening")
-    parser.add_argument("--retries", type=int, default=5,
-                        help="webhook retries after the first attempt")
-    parser.add_argument("--retry-delay", type=float, default=0.2, help="seconds between attempts")
-    parser.add_argument("--timeout", type=float, default=5.0,
-                        help="seconds to wait for each webhook reply")
+    emulator_http.add_arguments(parser, "webhook")
     args = parser.parse_args(argv)
 
     emulator = Emulator(args.retries, args.retry_delay, args.timeout)
-    server = http.server.ThreadingHTTPServer((args.host, args.port), Handler)
-    server.emulator = emulator
-    port = server.server_address[1]
-    emulator.base_url = f"http://{args.host}:{port}"
-    if args.port_file:
-        # Written via rename so a reader never sees a partial number.
-        temporary = f"{args.port_file}.tmp"
-        with open(temporary, "w", encoding="ascii") as file:
-            file.write(f"{port}\n")
-        os.replace(temporary, args.port_file)
-    log(f"listening on {emulator.base_url}")
-    # SIGTERM ends serve_forever through SystemExit, so the socket is closed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+
+    def bound(base_url):
+        emulator.base_url = base_url
+
+    emulator_http.serve(Handler, emulator, args.host, args.port, args.port_file, log, bound)
 
 
 if __name__ == "__main__":
