@@ -294,6 +294,18 @@ class CheckPay(PanelMode):
         _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         return token
 
+    def cancel_and_check_it_is_cancelled(self, pid, token):
+        """The customer cancels at Robokassa; checkpay asks and cancels it
+        in the panel."""
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
+                           answer("ok"))
+        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', self.checkpay())
+        self.assert_protocol_done()
+
     def checkpay(self):
         result = self.module("checkpay", check=False)
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -330,26 +342,11 @@ class CheckPay(PanelMode):
         # setinpay then, but checkpay must still know about it.
         self.expect_info(pid, 2, session=SESSION)
         _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
-        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
-                       data={"token": token}, headers={"Accept": "application/json"})
-        self.expect_info(pid, 2)
-        self.expect_info(pid, 2)
-        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
-                           answer("ok"))
-        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', self.checkpay())
-        self.assert_protocol_done()
+        self.cancel_and_check_it_is_cancelled(pid, token)
 
     def test_cancelled_at_robokassa_is_cancelled_in_the_panel(self):
         pid = 3302
-        token = self.open_gateway_for(pid)
-        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
-                       data={"token": token}, headers={"Accept": "application/json"})
-        self.expect_info(pid, 2)
-        self.expect_info(pid, 2)
-        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
-                           answer("ok"))
-        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', self.checkpay())
-        self.assert_protocol_done()
+        self.cancel_and_check_it_is_cancelled(pid, self.open_gateway_for(pid))
 
     def test_a_payment_settled_by_its_notification_is_not_asked_about(self):
         pid = 3303

@@ -10,7 +10,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,45 +29,13 @@ CGI_NAMES = ("stpayment", "stwebhook", "rkpayment", "rkresult")
 JSON_TYPE = "application/json; charset=utf-8"
 
 
-class StripeEmulator:
+class StripeEmulator(rkharness.EmulatorProcess):
     """tests/emulator/stripe_emulator.py on a free loopback port; its log is
     workdir/stripe-emulator.log."""
 
     def __init__(self, workdir, retries=3, retry_delay=0.2, timeout=10.0):
-        self.workdir = Path(workdir)
-        self.args = ["--retries", str(retries), "--retry-delay", str(retry_delay),
-                     "--timeout", str(timeout)]
-        self.port_file = self.workdir / "stripe-emulator.port"
-        self.log_path = self.workdir / "stripe-emulator.log"
-        self.port = None
-        self.process = None
-
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port_file.unlink(missing_ok=True)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(STRIPE_EMULATOR), "--port", "0",
-                 "--port-file", str(self.port_file), *self.args],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        deadline = time.monotonic() + rkharness.START_TIMEOUT
-        while time.monotonic() < deadline and self.process.poll() is None:
-            if self.port_file.exists():
-                self.port = int(self.port_file.read_text(encoding="ascii"))
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("the Stripe emulator did not start:\n"
-                           + self.log_path.read_text(errors="replace")[-4000:])
-
-    def stop(self):
-        if self.process is not None:
-            rkharness._stop_process(self.process)  # pylint: disable=protected-access
-            self.process = None
+        super().__init__(STRIPE_EMULATOR, "stripe-emulator", workdir, retries, retry_delay,
+                         timeout)
 
     def call(self, method, path, obj=None):
         data = None if obj is None else json.dumps(obj)

@@ -65,7 +65,25 @@ def _config_string(value):
     return str(value).replace("\\", "\\\\").replace('"', '\\"')
 
 
-class Lighttpd:
+class OwnedProcess:
+    """A server a test started (self.process): stop() ends it by its pid,
+    and it works as a context manager around start()."""
+
+    process = None
+
+    def stop(self):
+        if self.process is not None:
+            _stop_process(self.process)
+            self.process = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *_):
+        self.stop()
+
+
+class Lighttpd(OwnedProcess):
     """lighttpd serving /mancgi/<name> from bin_dir, for each of cgi_names
     only, with MGR5_ROOT set for the CGIs.
 
@@ -136,29 +154,20 @@ class Lighttpd:
         self.stop()
         return False
 
-    def stop(self):
-        if self.process is not None:
-            _stop_process(self.process)
-            self.process = None
 
-    def __enter__(self):
-        return self.start()
+class EmulatorProcess(OwnedProcess):
+    """A gateway emulator script (tests/emulator/) on a free loopback port;
+    its log is workdir/NAME.log (workdir is created if need be). Use as a
+    context manager, or call start() and stop()."""
 
-    def __exit__(self, *_):
-        self.stop()
-
-
-class Emulator:
-    """The Robokassa emulator (tests/emulator/robokassa_emulator.py) on a
-    free loopback port; its log is workdir/emulator.log (workdir is created
-    if need be). Use as a context manager, or call start() and stop()."""
-
-    def __init__(self, workdir, retries=5, retry_delay=0.2, timeout=5.0):
+    def __init__(self, script, name, workdir, retries, retry_delay, timeout):
+        self.script = Path(script)
+        self.name = name
         self.workdir = Path(workdir).resolve()
         self.args = ["--retries", str(retries), "--retry-delay", str(retry_delay),
                      "--timeout", str(timeout)]
-        self.port_file = self.workdir / "emulator.port"
-        self.log_path = self.workdir / "emulator.log"
+        self.port_file = self.workdir / f"{name}.port"
+        self.log_path = self.workdir / f"{name}.log"
         self.port = None
         self.process = None
 
@@ -166,17 +175,12 @@ class Emulator:
     def base_url(self):
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def gateway_url(self):
-        """Where a shop sends the customer: Robokassa's Index.aspx."""
-        return f"{self.base_url}/Merchant/Index.aspx"
-
     def start(self):
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port_file.unlink(missing_ok=True)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(EMULATOR_SCRIPT), "--host", "127.0.0.1", "--port", "0",
+                [sys.executable, str(self.script), "--host", "127.0.0.1", "--port", "0",
                  "--port-file", str(self.port_file), *self.args],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         deadline = time.monotonic() + START_TIMEOUT
@@ -186,12 +190,20 @@ class Emulator:
                 return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"the emulator did not start:\n{_tail(self.log_path)}")
+        raise RuntimeError(f"the {self.name} did not start:\n{_tail(self.log_path)}")
 
-    def stop(self):
-        if self.process is not None:
-            _stop_process(self.process)
-            self.process = None
+
+class Emulator(EmulatorProcess):
+    """The Robokassa emulator (tests/emulator/robokassa_emulator.py); its log
+    is workdir/emulator.log."""
+
+    def __init__(self, workdir, retries=5, retry_delay=0.2, timeout=5.0):
+        super().__init__(EMULATOR_SCRIPT, "emulator", workdir, retries, retry_delay, timeout)
+
+    @property
+    def gateway_url(self):
+        """Where a shop sends the customer: Robokassa's Index.aspx."""
+        return f"{self.base_url}/Merchant/Index.aspx"
 
     def register_shop(self, shop):
         """Registers (or replaces) a shop; see the emulator's POST /emulator/shops."""
@@ -202,12 +214,6 @@ class Emulator:
 
     def operations(self):
         return http("GET", f"{self.base_url}/emulator/operations").json()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *_):
-        self.stop()
 
 
 class Response(NamedTuple):

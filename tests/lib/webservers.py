@@ -24,7 +24,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from rkharness import (CGI_NAMES, START_TIMEOUT, STOP_TIMEOUT, _read, _stop_process, _tail,
+from rkharness import (CGI_NAMES, START_TIMEOUT, STOP_TIMEOUT, OwnedProcess, _read, _tail,
                        free_port)
 
 HERE = Path(__file__).resolve().parent
@@ -101,7 +101,7 @@ def hand_over(path, user, within):
             os.chown(name, user.pw_uid, user.pw_gid)
 
 
-class _Server:
+class _Server(OwnedProcess):
     """The shared machinery: subclasses name their executable, template and
     shipped snippet, and how to start."""
 
@@ -210,19 +210,8 @@ class _Server:
         # Deliberately without MGR5_ROOT: the configuration must pass it.
         return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
 
-    def stop(self):
-        if self.process is not None:
-            _stop_process(self.process)
-            self.process = None
 
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *_):
-        self.stop()
-
-
-class Fcgiwrap:
+class Fcgiwrap(OwnedProcess):
     """fcgiwrap on a unix socket in workdir: it runs the CGIs for nginx.
     It gets a clean environment, so MGR5_ROOT reaches a CGI only as the
     FastCGI parameter nginx's configuration sets."""
