@@ -11,7 +11,9 @@
 3. the same for the PHP-CGI peer (bench/php/rkresult.php);
 4. process start of each executable on a no-op request (GET, no parameters)
    against a static hello-world (hyperfine), and of bench/evp_floor.c, the
-   least a static PIE with OpenSSL's EVP linked in can take;
+   least a static PIE with OpenSSL's EVP linked in can take, and of
+   bench/contract_floor.cpp, which does only what the contract makes every
+   CGI do before a request (read the config, write a log line);
 5. rkresult p50/p99 with 1,000 and with 1,000,000 payments in the store;
 6. rkpayment requests/s (first visits: each link a distinct new payment);
 plus the Google Benchmark microbenchmarks (bench/micro_bench.cpp).
@@ -316,6 +318,8 @@ def measure_start(args, bin_dir, work, template, php_cgi):
         copy_root(template, root)
         programs = [("hello_cgi (static)", [str(bin_dir / "hello_cgi")]),
                     ("evp_floor (static PIE, EVP linked)", [str(bin_dir / "evp_floor")]),
+                    ("contract_floor (config + one log line, linked as a CGI)",
+                     [str(bin_dir / "contract_floor")]),
                     ("baseline_cgi", [str(bin_dir / "baseline_cgi")]),
                     ("baseline_cgi_static", [str(bin_dir / "baseline_cgi_static")])]
         programs += [(name, [str(bin_dir / name)])
