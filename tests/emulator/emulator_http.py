@@ -26,6 +26,23 @@ def json_reply(obj, status=200):
     return Reply(status, "application/json", json.dumps(obj, ensure_ascii=False).encode("utf-8"))
 
 
+def json_string(obj, name, required=True):
+    """obj[name] from a registration object: a string, non-empty when
+    required; ValueError naming the field otherwise."""
+    value = obj.get(name, "")
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"{name}: a non-empty string is required")
+    return value
+
+
+def json_http_url(obj, name):
+    """obj[name] as a plain http:// URL (the shop is on loopback)."""
+    value = json_string(obj, name)
+    if urllib.parse.urlsplit(value).scheme != "http":
+        raise ValueError(f"{name}: an http:// URL is required")
+    return value
+
+
 class Request:
     """One HTTP request: path, query and body, read once. `error` is the
     emulator's refusal, built as error(status, message)."""

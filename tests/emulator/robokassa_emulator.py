@@ -147,16 +147,10 @@ class Shop:
             raise ValueError("a shop must be a JSON object")
 
         def string(name, required=True):
-            value = obj.get(name, "")
-            if not isinstance(value, str) or (required and not value):
-                raise ValueError(f"{name}: a non-empty string is required")
-            return value
+            return emulator_http.json_string(obj, name, required)
 
         def url(name):
-            value = string(name)
-            if urllib.parse.urlsplit(value).scheme != "http":
-                raise ValueError(f"{name}: an http:// URL is required")
-            return value
+            return emulator_http.json_http_url(obj, name)
 
         algorithm = string("hash").lower()
         if algorithm not in HASH_ALGORITHMS:

@@ -91,17 +91,12 @@ class Account:
             raise ValueError("an account must be a JSON object")
 
         def string(name, required=True):
-            value = obj.get(name, "")
-            if not isinstance(value, str) or (required and not value):
-                raise ValueError(f"{name}: a non-empty string is required")
-            return value
+            return emulator_http.json_string(obj, name, required)
 
         secret_key = string("secret_key")
         if not SECRET_KEY_RE.fullmatch(secret_key):
             raise ValueError("secret_key: sk_live_… or sk_test_… is required")
-        webhook_url = string("webhook_url")
-        if urllib.parse.urlsplit(webhook_url).scheme != "http":
-            raise ValueError("webhook_url: an http:// URL is required")
+        webhook_url = emulator_http.json_http_url(obj, "webhook_url")
         webhook_secret = string("webhook_secret")
         if not webhook_secret.startswith("whsec_"):
             raise ValueError("webhook_secret: whsec_… is required")

@@ -9,11 +9,14 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <gtest/gtest.h>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 using rk::PaymentId;
 using rk::PaymentStatus;
@@ -66,10 +69,70 @@ bool read_all(int fd, void* data, std::size_t size) {
     return true;
 }
 
-// The child's whole life: wait for the start signal, open its own Store,
-// try to mark every payment paid in its own order, one transaction each.
-[[noreturn]] void child_main(int index, const std::string& path, int start_fd, int report_fd,
-                             const std::vector<PaymentId>& ids) {
+// What one child of race() sent back, and how it ended.
+template <typename Report>
+struct Raced {
+    Report report{};
+    bool got = false;    // the whole report arrived
+    bool reaped = false; // waitpid found the child
+    int status = 0;
+};
+
+// Forks k_processes children that run body(index, wait_for_start) at once:
+// each prepares, calls wait_for_start(), and is released together with
+// the others when the parent closes the start pipe. body returns the
+// (trivially copyable) Report sent back and the child's exit code.
+template <typename Report, typename Body>
+std::vector<Raced<Report>> race(Body body) {
+    int start[2];
+    if (::pipe(start) != 0) {
+        throw std::runtime_error("pipe failed");
+    }
+    std::vector<pid_t> pids;
+    std::vector<int> reports;
+    std::fflush(nullptr);
+    for (int i = 0; i < k_processes; ++i) {
+        int report[2];
+        if (::pipe(report) != 0) {
+            throw std::runtime_error("pipe failed");
+        }
+        pid_t pid = ::fork();
+        if (pid < 0) {
+            throw std::runtime_error("fork failed");
+        }
+        if (pid == 0) {
+            ::close(start[1]);
+            ::close(report[0]);
+            auto wait_for_start = [&] {
+                char go = 0;
+                // Blocks until the parent closes its end.
+                (void)::read(start[0], &go, 1);
+            };
+            auto [result, code] = body(i, wait_for_start);
+            bool sent = write_all(report[1], &result, sizeof result);
+            ::_exit(sent ? code : 2);
+        }
+        ::close(report[1]);
+        pids.push_back(pid);
+        reports.push_back(report[0]);
+    }
+    ::close(start[0]);
+    ::close(start[1]); // go
+
+    std::vector<Raced<Report>> raced(k_processes);
+    for (int i = 0; i < k_processes; ++i) {
+        raced[i].got = read_all(reports[i], &raced[i].report, sizeof(Report));
+        ::close(reports[i]);
+        raced[i].reaped = ::waitpid(pids[i], &raced[i].status, 0) == pids[i];
+    }
+    return raced;
+}
+
+// One racer: open its own Store, try to mark every payment paid in its own
+// order, one transaction each.
+std::pair<ChildReport, int> credit_all(int index, const std::string& path,
+                                       const std::vector<PaymentId>& ids,
+                                       const std::function<void()>& wait_for_start) {
     ChildReport report;
     std::vector<PaymentId> order = ids;
     std::mt19937 rng(static_cast<std::mt19937::result_type>(index) * 7919u + 1u);
@@ -77,9 +140,7 @@ bool read_all(int fd, void* data, std::size_t size) {
     if (index % 2 == 1) {
         std::reverse(order.begin(), order.end());
     }
-    char go = 0;
-    // Blocks until the parent closes its end: every child starts together.
-    (void)::read(start_fd, &go, 1);
+    wait_for_start();
     try {
         rk::Store store = rk::Store::open(path, OpenMode::existing, k_busy_timeout_ms);
         for (PaymentId id : order) {
@@ -102,8 +163,7 @@ bool read_all(int fd, void* data, std::size_t size) {
             std::strncpy(report.first_error, e.what(), sizeof report.first_error - 1);
         }
     }
-    bool sent = write_all(report_fd, &report, sizeof report);
-    ::_exit(sent && report.errors == 0 ? 0 : 1);
+    return {report, report.errors == 0 ? 0 : 1};
 }
 
 } // namespace
@@ -132,37 +192,17 @@ TEST(StoreConcurrency, ProcessesRacingToMarkPaidCreditEachPaymentOnce) {
         }
     } // closed: no connection crosses the fork
 
-    int start[2];
-    ASSERT_EQ(::pipe(start), 0);
-    std::vector<pid_t> pids;
-    std::vector<int> reports;
-    std::fflush(nullptr);
-    for (int i = 0; i < k_processes; ++i) {
-        int report[2];
-        ASSERT_EQ(::pipe(report), 0);
-        pid_t pid = ::fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            ::close(start[1]);
-            ::close(report[0]);
-            child_main(i, path, start[0], report[1], ids);
-        }
-        ::close(report[1]);
-        pids.push_back(pid);
-        reports.push_back(report[0]);
-    }
-    ::close(start[0]);
-    ::close(start[1]); // go
+    auto raced = race<ChildReport>([&](int i, const std::function<void()>& wait_for_start) {
+        return credit_all(i, path, ids, wait_for_start);
+    });
 
     int total_applied = 0;
     int total_already = 0;
     for (int i = 0; i < k_processes; ++i) {
-        ChildReport report;
-        bool got = read_all(reports[i], &report, sizeof report);
-        ::close(reports[i]);
-        int status = 0;
-        ASSERT_EQ(::waitpid(pids[i], &status, 0), pids[i]);
-        ASSERT_TRUE(got) << "child " << i << " sent no report";
+        const ChildReport& report = raced[i].report;
+        int status = raced[i].status;
+        ASSERT_TRUE(raced[i].reaped) << "child " << i;
+        ASSERT_TRUE(raced[i].got) << "child " << i << " sent no report";
         EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child " << i;
         EXPECT_EQ(report.errors, 0) << "child " << i << ": " << report.first_error;
         EXPECT_EQ(report.refused, 0) << "child " << i;
@@ -188,53 +228,32 @@ TEST(StoreConcurrency, ProcessesRacingToMarkPaidCreditEachPaymentOnce) {
 TEST(StoreConcurrency, ProcessesOpeningAFreshStoreMigrateItOnce) {
     rk::test::TempDir dir;
     const std::string path = dir / "fresh.db";
-    int start[2];
-    ASSERT_EQ(::pipe(start), 0);
-    std::vector<pid_t> pids;
-    std::vector<int> reports;
-    std::fflush(nullptr);
-    for (int i = 0; i < k_processes; ++i) {
-        int report[2];
-        ASSERT_EQ(::pipe(report), 0);
-        pid_t pid = ::fork();
-        ASSERT_GE(pid, 0);
-        if (pid == 0) {
-            ::close(start[1]);
-            ::close(report[0]);
-            char go = 0;
-            (void)::read(start[0], &go, 1);
-            char secret_hex[65] = {};
-            int code = 0;
-            try {
-                rk::Store store =
-                    rk::Store::open(path, OpenMode::create_if_missing, k_busy_timeout_ms);
-                std::string hex = rk::to_hex(store.link_secret());
-                std::strncpy(secret_hex, hex.c_str(), sizeof secret_hex - 1);
-            } catch (const std::exception& e) {
-                std::strncpy(secret_hex, e.what(), sizeof secret_hex - 1);
-                code = 1;
-            }
-            bool sent = write_all(report[1], secret_hex, sizeof secret_hex);
-            ::_exit(sent ? code : 2);
+    struct SecretReport {
+        char hex[65] = {}; // the link secret, or the error
+    };
+    auto raced = race<SecretReport>([&](int, const std::function<void()>& wait_for_start) {
+        wait_for_start();
+        SecretReport report;
+        int code = 0;
+        try {
+            rk::Store store = rk::Store::open(path, OpenMode::create_if_missing, k_busy_timeout_ms);
+            std::string hex = rk::to_hex(store.link_secret());
+            std::strncpy(report.hex, hex.c_str(), sizeof report.hex - 1);
+        } catch (const std::exception& e) {
+            std::strncpy(report.hex, e.what(), sizeof report.hex - 1);
+            code = 1;
         }
-        ::close(report[1]);
-        pids.push_back(pid);
-        reports.push_back(report[0]);
-    }
-    ::close(start[0]);
-    ::close(start[1]);
+        return std::make_pair(report, code);
+    });
 
     std::vector<std::string> secrets;
     for (int i = 0; i < k_processes; ++i) {
-        char secret_hex[65] = {};
-        bool got = read_all(reports[i], secret_hex, sizeof secret_hex);
-        ::close(reports[i]);
-        int status = 0;
-        ASSERT_EQ(::waitpid(pids[i], &status, 0), pids[i]);
-        ASSERT_TRUE(got) << "child " << i << " sent no report";
+        int status = raced[i].status;
+        ASSERT_TRUE(raced[i].reaped) << "child " << i;
+        ASSERT_TRUE(raced[i].got) << "child " << i << " sent no report";
         EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-            << "child " << i << ": " << secret_hex;
-        secrets.emplace_back(secret_hex);
+            << "child " << i << ": " << raced[i].report.hex;
+        secrets.emplace_back(raced[i].report.hex);
     }
     // One migration, one secret: every process saw the same one.
     for (const std::string& secret : secrets) {
