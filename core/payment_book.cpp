@@ -114,10 +114,7 @@ public:
     }
 
     BookedPayment find_linked(const CgiRequest& request) override {
-        if (request.method != "GET") {
-            throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
-        }
-        PaymentId id = parse_payment_id(request.require("elid"), "elid");
+        PaymentId id = linked_payment_id(request);
         // BILLmanager sends the customer here with the payment's id and the
         // customer's panel session. Asking payment.info *as that session*
         // lets the panel itself decide whether this customer may see this

@@ -20,11 +20,15 @@ bool is_hex(const std::string& text) {
 
 } // namespace
 
-Payment linked_payment(const CgiRequest& request, const StoreAccess& open_store) {
+PaymentId linked_payment_id(const CgiRequest& request) {
     if (request.method != "GET") {
         throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
     }
-    PaymentId id = parse_payment_id(request.require("elid"), "elid");
+    return parse_payment_id(request.require("elid"), "elid");
+}
+
+Payment linked_payment(const CgiRequest& request, const StoreAccess& open_store) {
+    PaymentId id = linked_payment_id(request);
     const std::string* key = request.find("key");
     // The same refusal for a key of the wrong form as for a wrong key: the
     // form is public, only the value is secret.

@@ -8,6 +8,10 @@
 
 namespace rk {
 
+// The id a customer's link names, `GET ?elid=ID&…`: other methods get 405,
+// a malformed id 400. The first check of every payment page.
+PaymentId linked_payment_id(const CgiRequest& request);
+
 // The payment a customer's link names: `GET ?elid=ID&key=KEY`. Other methods
 // get 405, a malformed id 400, a missing or wrong key 403 (checked before
 // the lookup, so a wrong key says nothing about which ids exist), an
