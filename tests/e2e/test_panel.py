@@ -175,6 +175,16 @@ class Customer(PanelMode):
         self.assertEqual(self.get(f"/mancgi/rkpayment?elid=3106&auth={SESSION}").status, 404)
         self.assert_protocol_done()
 
+    def test_rksuccess_with_a_bad_signature_is_refused_after_one_lookup(self):
+        # CONTRACT §4: bad signature, 400 page, no status change.
+        self.expect_info(3109, 4)
+        fields = {"OutSum": "990.000000", "InvId": "3109", "Culture": "en",
+                  "SignatureValue": digest("sha256", f"990.000000:3109:{SHOP['password2']}")}
+        page = self.post("/mancgi/rksuccess", fields)
+        self.assertEqual(page.status, 400)
+        self.assertNotIn("Location", page.headers)
+        self.assert_protocol_done()
+
     def test_rkfail_makes_no_call(self):
         reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3107"})
         self.assertEqual(reply.status, 302)
@@ -347,6 +357,32 @@ class CheckPay(PanelMode):
     def test_cancelled_at_robokassa_is_cancelled_in_the_panel(self):
         pid = 3302
         self.cancel_and_check_it_is_cancelled(pid, self.open_gateway_for(pid))
+
+    def test_a_panel_that_fails_for_one_payment_stops_no_other(self):
+        # CONTRACT §3: a failed call leaves that payment as it was, is
+        # logged, does not stop the others; exit non-zero.
+        first, second = 3305, 3306
+        self.open_gateway_for(first)
+        token = self.open_gateway_for(second)
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        self.mgrctl.expect("payment.info", [("elid", first)], answer("error_status"),
+                           exit_code=1)
+        self.expect_info(second, 2)
+        self.expect_info(second, 2)
+        self.mgrctl.expect("payment.setcanceled", [("elid", second), ("info", "checkpay")],
+                           answer("ok"))
+        result = self.module("checkpay", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(f'<payment id="{first}" error=', result.stdout)
+        self.assertIn(f'<payment id="{second}" result="cancelled"/>', result.stdout)
+        self.assert_protocol_done()
+        # The failed one is still on the list: the next run asks again (and
+        # drops it, as the panel has settled it meanwhile).
+        self.mgrctl.expect_nothing()
+        self.expect_info(first, 4)
+        self.assertIn(f'<payment id="{first}" result="settled_elsewhere"/>', self.checkpay())
+        self.assert_protocol_done()
 
     def test_a_payment_settled_by_its_notification_is_not_asked_about(self):
         pid = 3303
