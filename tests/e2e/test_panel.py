@@ -26,7 +26,7 @@ SHOP = {"login": "panel_shop", "password1": "PanelPass1", "password2": "PanelPas
 
 class PanelMode(RkCase):
     config_lines = RkCase.config_lines + [
-        "billing = panel", "mgrctl_timeout = 2", "checkpay_min_age = 0",
+        "billing = panel", "mgrctl_timeout = 5", "checkpay_min_age = 0",
         "opstate_url = {emulator}/Merchant/WebService/Service.asmx/OpStateExt"]
 
     @classmethod
