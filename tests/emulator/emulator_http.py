@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import time
 import traceback
 import urllib.parse
 from dataclasses import dataclass, field
@@ -84,6 +85,23 @@ def post(url, body, headers, timeout):
         return 0, f"{type(exc).__name__}: {exc}"
     finally:
         connection.close()
+
+
+def deliver_with_retries(attempt_once, retries, retry_delay):
+    """Calls attempt_once() until it reports acceptance or retries run out,
+    waiting retry_delay seconds between attempts, as both services retry a
+    notification the shop did not take. attempt_once returns (record,
+    accepted); the result is {"accepted": …, "attempts": [record, …]}."""
+    attempts = []
+    accepted = False
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(retry_delay)
+        record, accepted = attempt_once(attempt + 1)
+        attempts.append(record)
+        if accepted:
+            break
+    return {"accepted": accepted, "attempts": attempts}
 
 
 def send_reply(handler, reply):

@@ -23,7 +23,6 @@ import secrets
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
@@ -440,19 +439,15 @@ class Emulator:
         if operation.is_test:
             fields.append(("IsTest", "1"))
         fields += shp
-        attempts = []
-        accepted = False
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(self.retry_delay)
+
+        def attempt_once(number):
             status, body = post_form(shop.result_url, fields, self.timeout)
-            attempts.append({"status": status, "body": body})
             accepted = status == 200 and body.rstrip() == f"OK{operation.inv_id}"
-            log(f"ResultURL InvId={operation.inv_id} attempt {attempt + 1}: {status} "
+            log(f"ResultURL InvId={operation.inv_id} attempt {number}: {status} "
                 f"{'accepted' if accepted else 'refused'}")
-            if accepted:
-                break
-        result = {"accepted": accepted, "attempts": attempts}
+            return {"status": status, "body": body}, accepted
+
+        result = emulator_http.deliver_with_retries(attempt_once, self.retries, self.retry_delay)
         with self.lock:
             operation.notifications.append(result)
         return result

@@ -323,21 +323,16 @@ class Emulator:
         account = event.account
         secrets_ = [secret] if secret else [account.webhook_secret] + (
             [account.previous_webhook_secret] if account.previous_webhook_secret else [])
-        attempts = []
-        accepted = False
-        retries = self.retries if retries is None else retries
-        for attempt in range(retries + 1):
-            if attempt:
-                time.sleep(self.retry_delay)
+
+        def attempt_once(number):
             t = int(time.time()) if timestamp is None else timestamp
             header = signature_header(secrets_, t, event.payload)
             status, body = post_event(account.webhook_url, event.payload, header, self.timeout)
-            attempts.append({"status": status, "body": body, "t": t})
-            accepted = 200 <= status < 300
-            log(f"event {event.obj['id']} ({event.obj['type']}) attempt {attempt + 1}: {status}")
-            if accepted:
-                break
-        result = {"accepted": accepted, "attempts": attempts}
+            log(f"event {event.obj['id']} ({event.obj['type']}) attempt {number}: {status}")
+            return {"status": status, "body": body, "t": t}, 200 <= status < 300
+
+        result = emulator_http.deliver_with_retries(
+            attempt_once, self.retries if retries is None else retries, self.retry_delay)
         with self.lock:
             event.deliveries.append(result)
         return result
