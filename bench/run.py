@@ -10,10 +10,13 @@
    and, for reference, the same program linked statically;
 3. the same for the PHP-CGI peer (bench/php/rkresult.php);
 4. process start of each executable on a no-op request (GET, no parameters)
-   against a static hello-world (hyperfine), and of bench/evp_floor.c, the
-   least a static PIE with OpenSSL's EVP linked in can take, and of
-   bench/contract_floor.cpp, which does only what the contract makes every
-   CGI do before a request (read the config, write a log line);
+   against a static hello-world (hyperfine), with the page faults each takes;
+   beside them the floors that split the difference: the hello-world as a
+   static PIE (loading at a random address), bench/evp_floor.c (the least a
+   static PIE with OpenSSL's EVP linked in can take), bench/contract_floor.cpp
+   (only what the contract makes every CGI do before a request: read the
+   config, write a log line), and rkresult linked without ASLR (never
+   installed: it prices the relocation ASLR costs our CGIs);
 5. rkresult p50/p99 with 1,000 and with 1,000,000 payments in the store;
 6. rkpayment requests/s (first visits: each link a distinct new payment);
 plus the Google Benchmark microbenchmarks (bench/micro_bench.cpp).
@@ -307,8 +310,24 @@ def measure_throughput(args, bin_dir, work, template, slice_size, impls, php_cgi
             server.stop()
 
 
+def minor_faults(argv, env, runs=50):
+    """Median page faults a program takes from exec to exit: its pages
+    mapped, and copied when written (relocation writes to most of .data.rel.ro)."""
+    counts = []
+    for _ in range(runs):
+        pid = os.posix_spawn(argv[0], argv, env, file_actions=[
+            (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)])
+        _, _, usage = os.wait4(pid, 0)
+        counts.append(usage.ru_minflt)
+    return statistics.median(counts)
+
+
 def measure_start(args, bin_dir, work, template, php_cgi):
-    """Section 4: hyperfine, each program on a GET with no parameters."""
+    """Section 4: hyperfine, each program on a GET with no parameters, in
+    args.start_rounds rounds, each round running every program in turn; a
+    program's ratio to hello_cgi is the median of its rounds' ratios, so a
+    change in the machine's load between programs does not tilt it."""
     # The store on tmpfs when there is one: rkresult journals even this
     # request, and a disk's fsync is not process start.
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else work
@@ -317,11 +336,14 @@ def measure_start(args, bin_dir, work, template, php_cgi):
         root = scratch / "root"
         copy_root(template, root)
         programs = [("hello_cgi (static)", [str(bin_dir / "hello_cgi")]),
+                    ("hello_cgi_pie (static PIE)", [str(bin_dir / "hello_cgi_pie")]),
                     ("evp_floor (static PIE, EVP linked)", [str(bin_dir / "evp_floor")]),
                     ("contract_floor (config + one log line, linked as a CGI)",
                      [str(bin_dir / "contract_floor")]),
                     ("baseline_cgi", [str(bin_dir / "baseline_cgi")]),
-                    ("baseline_cgi_static", [str(bin_dir / "baseline_cgi_static")])]
+                    ("baseline_cgi_static", [str(bin_dir / "baseline_cgi_static")]),
+                    ("rkresult_nopie (no ASLR, never installed)",
+                     [str(bin_dir / "rkresult_nopie")])]
         programs += [(name, [str(bin_dir / name)])
                      for name in ("rkresult", "rkpayment", "rksuccess", "rkfail")]
         programs.append(("pmrobokassa --command config",
@@ -333,22 +355,28 @@ def measure_start(args, bin_dir, work, template, php_cgi):
                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
                "SCRIPT_FILENAME": str(HERE / "php" / "rkresult.php"), "REDIRECT_STATUS": "200",
                "RK_BENCH_PASSWORD2": PASSWORD2}
-        export = scratch / "hyperfine.json"
-        command = ["hyperfine", "-N", "--style", "none", "--warmup", "30", "--runs",
-                   str(args.start_runs), "--export-json", str(export)]
-        command += [shlex.join(argv) for _, argv in programs]
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
-        data = json.loads(export.read_text())["results"]
+        rounds = {name: [] for name, _ in programs}
+        for _ in range(args.start_rounds):
+            export = scratch / "hyperfine.json"
+            command = ["hyperfine", "-N", "--style", "none", "--warmup", "30", "--runs",
+                       str(args.start_runs), "--export-json", str(export)]
+            command += [shlex.join(argv) for _, argv in programs]
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+            for (name, _), result in zip(programs, json.loads(export.read_text())["results"]):
+                rounds[name].append(result)
+        hello = [r["median"] for r in rounds["hello_cgi (static)"]]
         results = {}
-        for (name, _), result in zip(programs, data):
-            results[name] = {"median_ms": result["median"] * 1000,
-                             "mean_ms": result["mean"] * 1000,
-                             "stddev_ms": (result["stddev"] or 0) * 1000,
-                             "user_ms": result["user"] * 1000, "system_ms": result["system"] * 1000}
-        hello = results["hello_cgi (static)"]["median_ms"]
-        for result in results.values():
-            result["vs_hello"] = result["median_ms"] / hello
-        return {"store": "tmpfs" if base != work else "disk", "programs": results}
+        for name, argv in programs:
+            medians = [r["median"] * 1000 for r in rounds[name]]
+            ratios = [r["median"] / h for r, h in zip(rounds[name], hello)]
+            results[name] = {
+                "median_ms": statistics.median(medians), "median_ms_rounds": medians,
+                "user_ms": statistics.median(r["user"] * 1000 for r in rounds[name]),
+                "system_ms": statistics.median(r["system"] * 1000 for r in rounds[name]),
+                "vs_hello": statistics.median(ratios), "vs_hello_rounds": ratios,
+                "minor_faults": minor_faults(argv, env)}
+        return {"store": "tmpfs" if base != work else "disk", "rounds": args.start_rounds,
+                "programs": results}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -454,12 +482,17 @@ def report(data):
                                                       through[i.key][str(c)])["rps_rounds"])
             for c in CONCURRENCY) for i in impls) + "."]
     start = data["start"]
+    settings = data["settings"]
     lines += ["", f"## Process start (no-op request: GET, no parameters; store on "
-              f"{start['store']}; hyperfine -N, {data['settings']['start_runs']} runs)", "",
-              "| executable | median ms | mean ± σ ms | × static hello |", "|---|---|---|---|"]
+              f"{start['store']}; hyperfine -N, {settings.get('start_rounds', 1)} rounds of "
+              f"{settings['start_runs']} runs, programs in turn; each figure the median of the "
+              f"rounds', every round's in brackets)", "",
+              "| executable | median ms | page faults | × static hello |", "|---|---|---|---|"]
     for name, r in start["programs"].items():
-        lines.append(f"| {name} | {fmt(r['median_ms'], 3)} | {fmt(r['mean_ms'], 3)} ± "
-                     f"{fmt(r['stddev_ms'], 3)} | {fmt(r['vs_hello'])}× |")
+        each_ms = "/".join(fmt(x, 3) for x in r["median_ms_rounds"])
+        each_ratio = "/".join(fmt(x) for x in r["vs_hello_rounds"])
+        lines.append(f"| {name} | {fmt(r['median_ms'], 3)} ({each_ms}) | "
+                     f"{r['minor_faults']:.0f} | {fmt(r['vs_hello'])}× ({each_ratio}) |")
     scale = data["scale"]
     lines += ["", "## rkresult latency against store size (sequential, keep-alive, "
               f"{scale['small']['requests']} requests each, interleaved)", "",
@@ -484,6 +517,11 @@ def report(data):
     for target in data["targets"]:
         lines.append(f"- {target['what']}: {fmt(target['value'])}× "
                      f"(target {target['bound']}) — {verdict(target['met'])}")
+    programs = data["start"]["programs"]
+    floors = [(name, programs[name]["vs_hello"]) for name in programs
+              if name.startswith(("hello_cgi_pie", "evp_floor", "contract_floor", "rkresult_nopie"))]
+    lines += ["", "For comparison with the process-start target (not shipped, not targets): " +
+              "; ".join(f"{name} {fmt(value)}×" for name, value in floors) + "."]
     return "\n".join(lines) + "\n"
 
 
@@ -543,7 +581,10 @@ def main():
                         help="wrk runs per implementation and concurrency (the median is shown)")
     parser.add_argument("--slice", type=int, default=30000,
                         help="distinct payments prepared per wrk run")
-    parser.add_argument("--start-runs", type=int, default=300, help="hyperfine runs each")
+    parser.add_argument("--start-runs", type=int, default=300,
+                        help="hyperfine runs of each program per round")
+    parser.add_argument("--start-rounds", type=int, default=5,
+                        help="rounds of process-start runs (the ratios' median is shown)")
     parser.add_argument("--large", type=int, default=1_000_000, help="the large store's size")
     parser.add_argument("--scale-requests", type=int, default=600)
     parser.add_argument("--micro-min-time", default="0.3")
@@ -565,10 +606,19 @@ def main():
             "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
                         "uptime_before": uptime()},
             "settings": {"duration": args.duration, "rounds": args.rounds,
-                         "slice": args.slice, "start_runs": args.start_runs, "large": args.large,
+                         "slice": args.slice, "start_runs": args.start_runs,
+                         "start_rounds": args.start_rounds, "large": args.large,
                          "scale_requests": args.scale_requests}}
     work = Path(tempfile.mkdtemp(prefix="rk-bench-"))
     try:
+        # Process start first, while the machine is quiet: before the
+        # large stores are written and while no server runs.
+        log("4: process start")
+        small = work / "start-template"
+        make_root(bin_dir, small, 1000)
+        data["start"] = measure_start(args, bin_dir, work, small, php_cgi)
+        for name, r in data["start"]["programs"].items():
+            log(f"  {name:30} {r['median_ms']:7.3f} ms  {r['vs_hello']:5.2f}× hello")
         template = work / "template"
         store_payments = args.slice * (1 + args.rounds * len(CONCURRENCY) + 2)
         data["settings"]["store_payments"] = store_payments
@@ -580,12 +630,6 @@ def main():
                                                    impls, php_cgi)
         data["throughput"] = results
         data["rkpayment"] = payment_runs
-        log("4: process start")
-        small = work / "start-template"
-        make_root(bin_dir, small, 1000)
-        data["start"] = measure_start(args, bin_dir, work, small, php_cgi)
-        for name, r in data["start"]["programs"].items():
-            log(f"  {name:30} {r['median_ms']:7.3f} ms  {r['vs_hello']:5.2f}× hello")
         log("5: store size")
         data["scale"] = measure_scale(args, bin_dir, work, php_cgi)
         log(f"  p50 {data['scale']['small']['p50_ms']:.2f} ms at 1,000, "
