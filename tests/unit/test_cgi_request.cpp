@@ -75,8 +75,7 @@ TEST(CgiRequest, OnlyGetAndPost) {
 }
 
 TEST(CgiRequest, CookieValue) {
-    EXPECT_EQ(rk::cookie_value("a=1; billmgrlang5=billmgr:en; b=2", "billmgrlang5"),
-              "billmgr:en");
+    EXPECT_EQ(rk::cookie_value("a=1; billmgrlang5=billmgr:en; b=2", "billmgrlang5"), "billmgr:en");
     EXPECT_EQ(rk::cookie_value("xbillmgrlang5=ru", "billmgrlang5"), std::nullopt);
     EXPECT_EQ(rk::cookie_value("", "billmgrlang5"), std::nullopt);
 }

@@ -8,7 +8,9 @@ using rk::json::Value;
 
 namespace {
 
-Value parse(std::string_view text) { return rk::json::parse(text, "body"); }
+Value parse(std::string_view text) {
+    return rk::json::parse(text, "body");
+}
 
 std::string field_of_error(std::string_view text) {
     try {
@@ -40,10 +42,29 @@ TEST(JsonParse, DecodesEscapesAndSurrogatePairs) {
 }
 
 TEST(JsonParse, RefusesWhatRfc8259Refuses) {
-    for (const char* bad :
-         {"", "{", "[1,]", "{\"a\":1,}", "01", "1.", ".5", "+1", "1e", "'a'", "[1] 2", "nul",
-          "{\"a\":1,\"a\":2}", "\"\\ud800\"", "\"\\udc00\"", "\"\\u12\"", "\"\\x\"", "\"a\nb\"",
-          "\"\\u0000\"", "\"\xff\"", "{1:2}", "[true false]"}) {
+    const char* const refused[] = {"",
+                                   "{",
+                                   "[1,]",
+                                   "{\"a\":1,}",
+                                   "01",
+                                   "1.",
+                                   ".5",
+                                   "+1",
+                                   "1e",
+                                   "'a'",
+                                   "[1] 2",
+                                   "nul",
+                                   "{\"a\":1,\"a\":2}",
+                                   "\"\\ud800\"",
+                                   "\"\\udc00\"",
+                                   "\"\\u12\"",
+                                   "\"\\x\"",
+                                   "\"a\nb\"",
+                                   "\"\\u0000\"",
+                                   "\"\xff\"",
+                                   "{1:2}",
+                                   "[true false]"};
+    for (const char* bad : refused) {
         EXPECT_EQ(field_of_error(bad), "body") << bad;
     }
 }

@@ -66,8 +66,10 @@ TEST(Receipt, RefusesBadItemsNamingThem) {
 
 TEST(Receipt, NamesOfMoreThan128CharactersAreRefused) {
     std::string name(128, 'x');
-    std::string ok = R"({"items": [{"name": ")" + name + R"(", "quantity": 1, "sum": 1, "tax": "none"}]})";
+    std::string ok =
+        R"({"items": [{"name": ")" + name + R"(", "quantity": 1, "sum": 1, "tax": "none"}]})";
     EXPECT_EQ(refusal(ok, 100), "(accepted)");
-    std::string too_long = R"({"items": [{"name": ")" + name + R"(x", "quantity": 1, "sum": 1, "tax": "none"}]})";
+    std::string too_long =
+        R"({"items": [{"name": ")" + name + R"(x", "quantity": 1, "sum": 1, "tax": "none"}]})";
     EXPECT_NE(refusal(too_long, 100).find("name"), std::string::npos);
 }
