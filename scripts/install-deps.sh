@@ -15,8 +15,9 @@ packages=(
   # The same payment through nginx + fcgiwrap and Apache; spawn-fcgi keeps
   # apt from pulling in systemd for fcgiwrap.
   nginx fcgiwrap spawn-fcgi apache2
-  # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes).
-  clang libclang-rt-14-dev
+  # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes), and the
+  # suite's check that the tree follows .clang-format.
+  clang libclang-rt-14-dev clang-format
   # Building, checking and installing the Debian package.
   debhelper dpkg-dev lintian
 )
