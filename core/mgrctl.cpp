@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include <algorithm>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <cerrno>
@@ -9,10 +10,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
+#include <optional>
 #include <poll.h>
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 namespace rk {
@@ -71,12 +74,32 @@ public:
             reap();
         }
     }
-    int reap() {
+    void reap() {
         int status = 0;
         while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
         }
         m_pid = -1;
-        return status;
+    }
+    // Its exit status once it has exited, or nothing if it is still running
+    // at the deadline (a mgrctl can close its stdout and carry on).
+    std::optional<int> exit_status_by(std::chrono::steady_clock::time_point deadline) {
+        auto pause = std::chrono::microseconds(100);
+        for (;;) {
+            int status = 0;
+            pid_t done = ::waitpid(m_pid, &status, WNOHANG);
+            if (done < 0 && errno == EINTR) {
+                continue;
+            }
+            if (done != 0) { // exited, or already reaped (SIGCHLD ignored): status 0
+                m_pid = -1;
+                return status;
+            }
+            if (std::chrono::steady_clock::now() >= deadline) {
+                return std::nullopt;
+            }
+            std::this_thread::sleep_for(pause);
+            pause = std::min(pause * 2, std::chrono::microseconds(20000));
+        }
     }
 
 private:
@@ -167,7 +190,12 @@ pt::ptree Mgrctl::call(const std::string& function, const Params& params) const 
             throw failure(function, "answer over 4 MiB");
         }
     }
-    int status = child.reap();
+    std::optional<int> exited = child.exit_status_by(deadline);
+    if (!exited) {
+        throw failure(function, "answered but did not exit within " +
+                                    std::to_string(m_timeout_seconds) + " s");
+    }
+    int status = *exited;
 
     pt::ptree tree;
     std::istringstream in(answer);

@@ -114,6 +114,21 @@ TEST_F(MgrctlTest, AHangingMgrctlIsKilledAtTheTimeout) {
     EXPECT_NE(::kill(pid, 0), 0) << "mgrctl " << pid << " outlived its call";
 }
 
+TEST_F(MgrctlTest, AMgrctlThatAnswersButDoesNotExitIsKilledAtTheTimeout) {
+    // stdout is closed, so reading ends; waiting for the exit must not
+    // outlast the deadline either, or the CGI hangs until the web server
+    // gives up, holding the store's write lock.
+    std::string path = script("echo $$ > '" + (m_dir / "pid") +
+                              "'; echo '<doc><ok/></doc>'; exec >&-; exec sleep 30\n");
+    auto start = std::chrono::steady_clock::now();
+    expect_upstream([&] { Mgrctl(path, 1).call("payment.info", {}); },
+                    "answered but did not exit within 1 s");
+    auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_LT(took, std::chrono::seconds(5));
+    pid_t pid = std::stoi(test::read_file(m_dir / "pid"));
+    EXPECT_NE(::kill(pid, 0), 0) << "mgrctl " << pid << " outlived its call";
+}
+
 // payment.info ---------------------------------------------------------
 
 std::string replace_all(std::string text, const std::map<std::string, std::string>& values) {
