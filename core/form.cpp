@@ -1,23 +1,11 @@
 #include "form.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace rk {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // A field name fit for an error message: parameter names come from the
 // caller, so cut them short and keep only printable ASCII.
@@ -69,8 +57,8 @@ std::string percent_decode(std::string_view text, std::string_view field) {
         if (c == '+') {
             out += ' ';
         } else if (c == '%') {
-            int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+            int hi = i + 1 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+            int lo = i + 2 < text.size() ? hex_digit_value(text[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 throw bad_input(printable_name(field), "has malformed percent-encoding");
             }

@@ -166,18 +166,11 @@ private:
     unsigned hex4() {
         unsigned value = 0;
         for (int i = 0; i < 4; ++i) {
-            char c = peek();
-            unsigned d = 0;
-            if (c >= '0' && c <= '9') {
-                d = static_cast<unsigned>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                d = static_cast<unsigned>(c - 'a' + 10);
-            } else if (c >= 'A' && c <= 'F') {
-                d = static_cast<unsigned>(c - 'A' + 10);
-            } else {
+            int d = hex_digit_value(peek());
+            if (d < 0) {
                 fail("has a malformed \\u escape");
             }
-            value = value * 16 + d;
+            value = value * 16 + static_cast<unsigned>(d);
             ++m_pos;
         }
         return value;

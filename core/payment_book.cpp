@@ -5,7 +5,9 @@
 #include "log.hpp"
 #include "paths.hpp"
 #include "payment_link.hpp"
+#include "text.hpp"
 
+#include <algorithm>
 #include <boost/property_tree/ptree.hpp>
 
 namespace rk {
@@ -74,13 +76,7 @@ bool is_session_id(const std::string& text) {
     if (text.empty() || text.size() > 128) {
         return false;
     }
-    for (char c : text) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-        if (!ok) {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(text.begin(), text.end(), is_ascii_alnum);
 }
 
 // The customer's panel session: `auth` in the link, else the panel's own

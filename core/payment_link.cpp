@@ -3,19 +3,14 @@
 #include "error.hpp"
 #include "text.hpp"
 
+#include <algorithm>
+
 namespace rk {
 
 namespace {
 
 bool is_hex(const std::string& text) {
-    for (char c : text) {
-        bool digit = c >= '0' && c <= '9';
-        bool letter = (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (!digit && !letter) {
-            return false;
-        }
-    }
-    return true;
+    return std::all_of(text.begin(), text.end(), [](char c) { return hex_digit_value(c) >= 0; });
 }
 
 } // namespace

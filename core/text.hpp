@@ -6,6 +6,25 @@
 
 namespace rk {
 
+// ASCII character classes for protocol tokens: unlike <cctype>'s they do
+// not depend on the locale and take any char, negative ones included.
+constexpr bool is_ascii_alnum(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+// 0-15 for a hex digit of either case, -1 for anything else.
+constexpr int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 bool is_valid_utf8(std::string_view text);
 // Code points in valid UTF-8 text.
 std::size_t utf8_length(std::string_view text);

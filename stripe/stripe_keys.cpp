@@ -1,14 +1,11 @@
 #include "stripe_keys.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 namespace rk::stripe {
 
 namespace {
-
-bool is_alnum(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 // `prefix` then 8 to 247 letters and digits (Stripe's keys are 24 to ~100).
 bool has_key_form(std::string_view key, std::string_view prefix) {
@@ -20,7 +17,7 @@ bool has_key_form(std::string_view key, std::string_view prefix) {
         return false;
     }
     for (char c : rest) {
-        if (!is_alnum(c)) {
+        if (!is_ascii_alnum(c)) {
             return false;
         }
     }
@@ -93,7 +90,7 @@ std::string scrub_secrets(std::string_view text) {
                 out.append(prefix);
                 out += "***";
                 i += prefix.size();
-                while (i < text.size() && (is_alnum(text[i]) || text[i] == '*')) {
+                while (i < text.size() && (is_ascii_alnum(text[i]) || text[i] == '*')) {
                     ++i;
                 }
                 masked = true;

@@ -1,4 +1,4 @@
-// core/text.hpp: UTF-8 checks and markup escaping.
+// core/text.hpp: UTF-8 checks, markup escaping and ASCII character classes.
 #include "text.hpp"
 
 #include <gtest/gtest.h>
@@ -99,4 +99,24 @@ TEST(XmlSafe, ReplacesNoncharactersXmlForbids) {
               "b");
     EXPECT_EQ(rk::xml_safe("\xef\xbf\xbf"), "\xef\xbf\xbd");
     EXPECT_EQ(rk::xml_safe("\xef\xbf\xbd"), "\xef\xbf\xbd");
+}
+
+TEST(AsciiClasses, HexDigitsOfEitherCaseAndNothingElse) {
+    EXPECT_EQ(rk::hex_digit_value('0'), 0);
+    EXPECT_EQ(rk::hex_digit_value('9'), 9);
+    EXPECT_EQ(rk::hex_digit_value('a'), 10);
+    EXPECT_EQ(rk::hex_digit_value('F'), 15);
+    for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\xaf', '\xff'}) {
+        EXPECT_EQ(rk::hex_digit_value(c), -1) << static_cast<int>(c);
+    }
+}
+
+TEST(AsciiClasses, AlnumIsAsciiOnlyWhateverTheLocale) {
+    for (char c : {'0', '9', 'a', 'z', 'A', 'Z'}) {
+        EXPECT_TRUE(rk::is_ascii_alnum(c)) << c;
+    }
+    // Latin-1 letters (é, ß as single bytes) and UTF-8 lead bytes are not.
+    for (char c : {'_', '-', ' ', '/', ':', '@', '[', '`', '{', '\0', '\xe9', '\xdf', '\xd0'}) {
+        EXPECT_FALSE(rk::is_ascii_alnum(c)) << static_cast<int>(c);
+    }
 }
