@@ -144,9 +144,22 @@ rk::CgiInput post(const std::string& body) {
     return input;
 }
 
-// One CGI request's work after start-up: a fresh context (the store is
-// opened as each process opens it), a valid notification for a payment not
-// yet paid, the journal row, the commit.
+// Serves `input` as rkresult does in one process: a fresh context (the
+// store opened as each process opens it). False, with the benchmark marked
+// failed, unless it answers `expected`.
+bool serve_result(benchmark::State& state, const TempStore& store, const rk::CgiInput& input,
+                  int expected) {
+    rk::CgiContext context("rkresult", rk::Config{}, store.database());
+    rk::Reply reply = rk::serve(input, context, rk::handle_result, rk::ErrorStyle::plain);
+    if (reply.status != expected) {
+        state.SkipWithError(("serve answered " + std::to_string(reply.status)).c_str());
+        return false;
+    }
+    return true;
+}
+
+// One CGI request's work after start-up: a valid notification for a
+// payment not yet paid, the journal row, the commit.
 void BM_ServeResultCredit(benchmark::State& state) {
     TempStore& store = temp_store();
     for (auto _ : state) {
@@ -158,10 +171,7 @@ void BM_ServeResultCredit(benchmark::State& state) {
         }
         rk::CgiInput input = post(result_body(id));
         state.ResumeTiming();
-        rk::CgiContext context("rkresult", rk::Config{}, store.database());
-        rk::Reply reply = rk::serve(input, context, rk::handle_result, rk::ErrorStyle::plain);
-        if (reply.status != 200) {
-            state.SkipWithError(("serve answered " + std::to_string(reply.status)).c_str());
+        if (!serve_result(state, store, input, 200)) {
             break;
         }
     }
@@ -175,10 +185,7 @@ void BM_ServeResultRefused(benchmark::State& state) {
     body.replace(body.find("SignatureValue=") + 15, 4, "0000");
     const rk::CgiInput input = post(body);
     for (auto _ : state) {
-        rk::CgiContext context("rkresult", rk::Config{}, store.database());
-        rk::Reply reply = rk::serve(input, context, rk::handle_result, rk::ErrorStyle::plain);
-        if (reply.status != 403) {
-            state.SkipWithError(("serve answered " + std::to_string(reply.status)).c_str());
+        if (!serve_result(state, store, input, 403)) {
             break;
         }
     }
