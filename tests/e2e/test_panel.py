@@ -269,6 +269,16 @@ class Notifications(PanelMode):
         self.assertFalse(reply.body.startswith(b"OK"))
         self.assertEqual(self.journal_verdicts(3207), ["failed"])
 
+    def test_a_mgrctl_that_answers_but_does_not_exit_is_cut_off_too(self):
+        # Its answer is complete, but the call has not ended: nothing is set
+        # paid on it, and Robokassa is told to retry.
+        self.mgrctl.expect("payment.info", [("elid", 3209)], self.info(3209, 2), linger=30)
+        reply = self.post("/mancgi/rkresult", self.notification(3209))
+        self.assertEqual(reply.status, 502)
+        self.assertFalse(reply.body.startswith(b"OK"))
+        self.assertEqual(self.journal_verdicts(3209), ["failed"])
+        self.assert_protocol_done()
+
     def test_concurrent_notifications_for_one_payment_set_it_paid_once(self):
         pid = 3208
         # The write lock orders them: one sees status 2 and sets it paid,

@@ -13,7 +13,7 @@ different order) fails the test.
 
 Files in the stand-in's directory (it finds them next to itself):
   protocol.json  {"calls": [{"argv": [...], "stdout": "...", "exit": 0,
-                 "sleep": 0}, ...]}
+                 "sleep": 0, "linger": 0}, ...]}
   cursor         index of the next expected call
   calls.jsonl    every call received, as argv lists
   violations     one line per unexpected call
@@ -57,17 +57,20 @@ class StandIn:
         for name in ("calls.jsonl", "violations"):
             open(os.path.join(self.dir, name), "w").close()
 
-    def expect(self, function, params, stdout, exit_code=0, sleep=0):
+    def expect(self, function, params, stdout, exit_code=0, sleep=0, linger=0):
         """One more expected call: `function` with `params` (a list of
         (key, value) pairs, in order) answered with `stdout`. A value may be
-        a compiled regular expression the argument must match whole."""
+        a compiled regular expression the argument must match whole. `sleep`
+        delays the answer; `linger` keeps the process running that long
+        after it has answered and closed its stdout."""
         argv = ["-m", "billmgr", "-o", "xml", function]
         for key, value in params:
             if isinstance(value, re.Pattern):
                 argv.append({"re": re.escape(key + "=") + value.pattern})
             else:
                 argv.append(f"{key}={value}")
-        self._calls.append({"argv": argv, "stdout": stdout, "exit": exit_code, "sleep": sleep})
+        self._calls.append({"argv": argv, "stdout": stdout, "exit": exit_code, "sleep": sleep,
+                            "linger": linger})
         self._write()
 
     def _write(self):
@@ -125,6 +128,9 @@ def main(argv):
         time.sleep(expected["sleep"])
     sys.stdout.write(expected["stdout"])
     sys.stdout.flush()
+    if expected.get("linger"):
+        os.close(1)
+        time.sleep(expected["linger"])
     return expected.get("exit", 0)
 
 
