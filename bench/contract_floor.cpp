@@ -4,9 +4,9 @@
 // with Boost.Program_options and writes one Boost.Log line, as CONTRACT §2
 // requires of every program, then answers like hello_cgi. The CGIs' process
 // start minus this one is what their own request handling costs.
-#include "config.hpp"
-#include "digest.hpp"
-#include "log.hpp"
+#include "util/config.hpp"
+#include "util/digest.hpp"
+#include "util/log.hpp"
 
 #include <cstdio>
 

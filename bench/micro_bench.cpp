@@ -2,13 +2,13 @@
 // signature path on its own, and the whole serve(handle_result) in-process
 // on a temporary store. The store lives under $RK_BENCH_TMPDIR (default
 // /tmp), so the serve benchmarks include that file system's fsync.
-#include "cgi_runner.hpp"
-#include "form.hpp"
-#include "log.hpp"
-#include "money.hpp"
-#include "result_notification.hpp"
-#include "signature.hpp"
-#include "store.hpp"
+#include "billing/money.hpp"
+#include "billing/store.hpp"
+#include "cgi/cgi_runner.hpp"
+#include "robokassa/result_notification.hpp"
+#include "robokassa/signature.hpp"
+#include "util/form.hpp"
+#include "util/log.hpp"
 
 #include <benchmark/benchmark.h>
 #include <cctype>

@@ -1,5 +1,5 @@
 // rkfail: see CONTRACT §4. Parse, decide, store and reply live in the core.
-#include "return_pages.hpp"
+#include "robokassa/return_pages.hpp"
 
 int main() {
     return rk::run_cgi("rkfail", rk::handle_fail, rk::ErrorStyle::html);

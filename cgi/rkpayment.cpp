@@ -1,5 +1,5 @@
 // rkpayment: see CONTRACT §4. Parse, decide, store and reply live in the core.
-#include "payment_form.hpp"
+#include "robokassa/payment_form.hpp"
 
 int main() {
     return rk::run_cgi("rkpayment", rk::handle_payment, rk::ErrorStyle::html);

@@ -1,5 +1,5 @@
 // rkresult: see CONTRACT §4. Parse, decide, store and reply live in the core.
-#include "result_notification.hpp"
+#include "robokassa/result_notification.hpp"
 
 int main() {
     return rk::run_cgi("rkresult", rk::handle_result, rk::ErrorStyle::plain);

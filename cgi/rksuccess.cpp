@@ -1,5 +1,5 @@
 // rksuccess: see CONTRACT §4. Parse, decide, store and reply live in the core.
-#include "return_pages.hpp"
+#include "robokassa/return_pages.hpp"
 
 int main() {
     return rk::run_cgi("rksuccess", rk::handle_success, rk::ErrorStyle::html);

@@ -1,5 +1,5 @@
 // stpayment: see CONTRACT §6. The Checkout Session logic lives in rkstripe.
-#include "checkout.hpp"
+#include "stripe/checkout.hpp"
 
 int main() {
     return rk::run_cgi("stpayment", rk::stripe::handle_checkout, rk::ErrorStyle::html);

@@ -1,5 +1,5 @@
 // stwebhook: see CONTRACT §6. Verify, decide, store and reply live in rkstripe.
-#include "webhook.hpp"
+#include "stripe/webhook.hpp"
 
 int main() {
     return rk::run_cgi("stwebhook", rk::stripe::handle_webhook, rk::ErrorStyle::plain);

@@ -1,12 +1,12 @@
 // Standalone administration: methods and payments in the store.
+#include "billing/money.hpp"
+#include "billing/store.hpp"
 #include "commands.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "method_settings.hpp"
-#include "money.hpp"
-#include "receipt.hpp"
-#include "store.hpp"
-#include "text.hpp"
+#include "robokassa/method_settings.hpp"
+#include "robokassa/receipt.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <boost/program_options/variables_map.hpp>
 #include <ctime>

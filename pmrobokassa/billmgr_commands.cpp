@@ -1,6 +1,6 @@
 // The commands BILLmanager itself runs: config, pmvalidate, checkpay.
 #include "commands.hpp"
-#include "method_settings.hpp"
+#include "robokassa/method_settings.hpp"
 
 #include <iterator>
 #include <ostream>

@@ -1,13 +1,13 @@
 // checkpay: asks Robokassa's OpStateExt about payments stuck in status 2 and
 // settles them through the same path as a ResultURL notification. This is
 // what saves a payment whose ResultURL never arrived.
+#include "billing/store.hpp"
 #include "commands.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "payment_book.hpp"
-#include "robokassa_api.hpp"
-#include "store.hpp"
-#include "text.hpp"
+#include "robokassa/payment_book.hpp"
+#include "robokassa/robokassa_api.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <ostream>
 

@@ -1,9 +1,9 @@
 // Commands that call Robokassa on the admin's behalf: refund and rcpay.
+#include "billing/store.hpp"
 #include "commands.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "robokassa_api.hpp"
-#include "store.hpp"
+#include "robokassa/robokassa_api.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
 
 #include <boost/program_options/variables_map.hpp>
 #include <ostream>

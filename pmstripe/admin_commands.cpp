@@ -1,14 +1,14 @@
 // Standalone administration: Stripe methods and their payments in the
 // shared store.
+#include "billing/money.hpp"
+#include "billing/store.hpp"
 #include "commands.hpp"
-#include "error.hpp"
-#include "log.hpp"
-#include "money.hpp"
-#include "store.hpp"
-#include "stripe_amount.hpp"
-#include "stripe_keys.hpp"
-#include "stripe_store.hpp"
-#include "text.hpp"
+#include "stripe/stripe_amount.hpp"
+#include "stripe/stripe_keys.hpp"
+#include "stripe/stripe_store.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
 
 #include <ostream>
 

@@ -1,6 +1,6 @@
 // The commands BILLmanager itself runs: config and pmvalidate.
 #include "commands.hpp"
-#include "stripe_keys.hpp"
+#include "stripe/stripe_keys.hpp"
 
 #include <ostream>
 

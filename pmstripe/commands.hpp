@@ -1,6 +1,6 @@
 #pragma once
 
-#include "module_cli.hpp"
+#include "cli/module_cli.hpp"
 
 namespace rk::stripe::module {
 

@@ -16,8 +16,8 @@ packages=(
   # apt from pulling in systemd for fcgiwrap.
   nginx fcgiwrap spawn-fcgi apache2
   # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes), and the
-  # suite's check that the tree follows .clang-format.
-  clang libclang-rt-14-dev clang-format
+  # suite's checks that the tree follows .clang-format and .clang-tidy.
+  clang libclang-rt-14-dev clang-format clang-tidy
   # Building, checking and installing the Debian package.
   debhelper dpkg-dev lintian
 )

@@ -30,11 +30,12 @@ echo "== 2. Fuzzing smoke run"
 bash tests/fuzz/run.sh 8
 
 echo "== 3. ASan + UBSan build and the suite again"
-# The package test builds its own Release package from the tree: nothing of
-# this build to check there, so it runs once, above.
+# The package test builds its own Release package from the tree, and the
+# format, tidy and layering checks read the sources: nothing of this build
+# to check there, so they run once, above.
 asan_dir=${PMROBOKASSA_ASAN_BUILD_DIR:-build-asan}
 cmake -S . -B "$asan_dir" -DCMAKE_BUILD_TYPE=Debug \
   -DPMROBOKASSA_ENABLE_TESTING=ON -DPMROBOKASSA_WARNINGS_AS_ERRORS="$werror" \
   -DPMROBOKASSA_ENABLE_SANITIZER_ADDRESS=ON -DPMROBOKASSA_ENABLE_SANITIZER_UNDEFINED=ON "$@"
 cmake --build "$asan_dir" -j2
-ctest --test-dir "$asan_dir" -j2 --output-on-failure -E '^e2e_test_package$'
+ctest --test-dir "$asan_dir" -j2 --output-on-failure -E '^(e2e_test_package|tidy|format|layers)$'

@@ -1,9 +1,9 @@
 #include "cgi_fixture.hpp"
 
+#include "billing/store.hpp"
 #include "fuzz_check.hpp"
-#include "log.hpp"
-#include "signature.hpp"
-#include "store.hpp"
+#include "robokassa/signature.hpp"
+#include "util/log.hpp"
 
 #include <cstdio>
 #include <cstdlib>

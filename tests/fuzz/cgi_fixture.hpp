@@ -11,8 +11,8 @@
 // parameters, so the fuzzer also reaches the code behind the signature
 // check; CONTENT_LENGTH follows when it matched the body.
 
-#include "cgi_request.hpp"
-#include "cgi_runner.hpp"
+#include "cgi/cgi_request.hpp"
+#include "cgi/cgi_runner.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,8 +1,8 @@
 // The form parser (core/form.hpp): parse_form never fails except with
 // rk::Error, and what it accepts survives percent_encode and a re-parse.
-#include "error.hpp"
-#include "form.hpp"
 #include "fuzz_check.hpp"
+#include "util/error.hpp"
+#include "util/form.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,9 +1,9 @@
 // The money parser (core/money.hpp), against an independent reference:
 // digits, optionally '.' and digits, nothing but zeros past the second
 // decimal, at most INT64_MAX kopecks.
-#include "error.hpp"
+#include "billing/money.hpp"
 #include "fuzz_check.hpp"
-#include "money.hpp"
+#include "util/error.hpp"
 
 #include <cstddef>
 #include <cstdint>

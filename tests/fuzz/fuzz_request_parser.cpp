@@ -1,10 +1,10 @@
 // The CGI request parser (core/cgi_request.hpp) on its own: the request
 // encoding of cgi_fixture.hpp without the store. Anything it accepts is a
 // GET or POST whose parameters are unique and free of CR/LF in names.
+#include "cgi/cgi_request.hpp"
 #include "cgi_fixture.hpp"
-#include "cgi_request.hpp"
-#include "error.hpp"
 #include "fuzz_check.hpp"
+#include "util/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     rk::CgiInput input = rkfuzz::decode_input(data, size);

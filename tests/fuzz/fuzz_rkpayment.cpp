@@ -2,7 +2,7 @@
 // the fuzz input (format in cgi_fixture.hpp), a real store on a temp file,
 // the reply and the store checked against CONTRACT §4 after every input.
 #include "cgi_fixture.hpp"
-#include "payment_form.hpp"
+#include "robokassa/payment_form.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     rkfuzz::Installation::get().serve("rkpayment", rkfuzz::decode_input(data, size),

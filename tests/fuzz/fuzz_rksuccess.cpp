@@ -2,7 +2,7 @@
 // the fuzz input (format in cgi_fixture.hpp), a real store on a temp file,
 // the reply and the store checked against CONTRACT §4 after every input.
 #include "cgi_fixture.hpp"
-#include "return_pages.hpp"
+#include "robokassa/return_pages.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     rkfuzz::Installation::get().serve("rksuccess", rkfuzz::decode_input(data, size),

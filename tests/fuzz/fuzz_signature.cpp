@@ -4,10 +4,10 @@
 // Invariants: a tampered or short signature never verifies; the right one
 // always does, in either letter case, and in the case-insensitive Shp order
 // that some SDKs use.
-#include "error.hpp"
-#include "form.hpp"
 #include "fuzz_check.hpp"
-#include "signature.hpp"
+#include "robokassa/signature.hpp"
+#include "util/error.hpp"
+#include "util/form.hpp"
 
 #include <algorithm>
 #include <cstddef>

@@ -2,7 +2,7 @@
 // Helpers the unit tests share: temporary directories, a private MGR5_ROOT,
 // whole-file I/O, child processes and the signature vector file.
 
-#include "error.hpp"
+#include "util/error.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -1,0 +1,601 @@
+#include "billing/store.hpp"
+
+#include "util/paths.hpp"
+
+#include <ctime>
+#include <limits>
+#include <sqlite3.h>
+
+namespace rk {
+
+namespace {
+
+// Each entry migrates the schema from version i to i+1. Never edit a
+// shipped entry: add a new one.
+const char* const k_migrations[] = {
+    R"sql(
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE methods (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT NOT NULL,
+    shop_id        TEXT NOT NULL,
+    password1      TEXT NOT NULL,
+    password2      TEXT NOT NULL,
+    password3      TEXT NOT NULL DEFAULT '',
+    hash_algorithm TEXT NOT NULL,
+    test_mode      INTEGER NOT NULL CHECK (test_mode IN (0, 1)),
+    inc_curr_label TEXT NOT NULL DEFAULT '',
+    gateway_url    TEXT NOT NULL DEFAULT '',
+    recurring      INTEGER NOT NULL DEFAULT 0 CHECK (recurring IN (0, 1)),
+    created_at     INTEGER NOT NULL
+);
+CREATE TABLE payments (
+    id          INTEGER PRIMARY KEY CHECK (id > 0),
+    method_id   INTEGER NOT NULL REFERENCES methods (id),
+    amount      INTEGER NOT NULL CHECK (amount > 0),
+    currency    TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    email       TEXT NOT NULL DEFAULT '',
+    status      INTEGER NOT NULL CHECK (status BETWEEN 1 AND 9),
+    external_id TEXT NOT NULL DEFAULT '',
+    receipt     TEXT NOT NULL DEFAULT '',
+    parent_id   INTEGER REFERENCES payments (id),
+    refunded    INTEGER NOT NULL DEFAULT 0 CHECK (refunded BETWEEN 0 AND amount),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    paid_at     INTEGER
+);
+CREATE INDEX payments_by_status ON payments (status, updated_at);
+CREATE TABLE status_history (
+    id          INTEGER PRIMARY KEY,
+    payment_id  INTEGER NOT NULL REFERENCES payments (id),
+    from_status INTEGER NOT NULL,
+    to_status   INTEGER NOT NULL,
+    amount      INTEGER NOT NULL DEFAULT 0,
+    source      TEXT NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX status_history_by_payment ON status_history (payment_id);
+CREATE TABLE notifications (
+    id           INTEGER PRIMARY KEY,
+    received_at  INTEGER NOT NULL,
+    source       TEXT NOT NULL,
+    payment_id   INTEGER,
+    params       TEXT NOT NULL,
+    verdict      TEXT NOT NULL,
+    reason       TEXT NOT NULL DEFAULT '',
+    reply_status INTEGER NOT NULL,
+    reply_body   TEXT NOT NULL
+);
+CREATE INDEX notifications_by_payment ON notifications (payment_id);
+)sql",
+    // 2: methods of other modules (pmstripe) in the same store. A method
+    // row names its module; Robokassa's columns stay empty for the others,
+    // whose settings live in their own side table. stripe_events makes a
+    // webhook idempotent: its row commits with the event's effect.
+    R"sql(
+ALTER TABLE methods ADD COLUMN module TEXT NOT NULL DEFAULT 'pmrobokassa';
+CREATE TABLE stripe_methods (
+    method_id       INTEGER PRIMARY KEY REFERENCES methods (id),
+    secret_key      TEXT NOT NULL,
+    publishable_key TEXT NOT NULL,
+    webhook_secret  TEXT NOT NULL
+);
+CREATE TABLE stripe_events (
+    event_id    TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    method_id   INTEGER REFERENCES methods (id),
+    payment_id  INTEGER REFERENCES payments (id),
+    verdict     TEXT NOT NULL,
+    received_at INTEGER NOT NULL
+);
+)sql",
+    // 3: panel mode (billing = panel). BILLmanager keeps the payments; this
+    // is only the list of those rkpayment sent to Robokassa and no answer
+    // has settled yet, for checkpay to ask about.
+    R"sql(
+CREATE TABLE panel_in_pay (
+    payment_id INTEGER PRIMARY KEY,
+    since      INTEGER NOT NULL
+);
+)sql",
+};
+
+constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);
+
+std::int64_t now() {
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+const char* const k_payment_columns =
+    "SELECT id, method_id, amount, currency, description, email, status, external_id, receipt, "
+    "parent_id, refunded, created_at, updated_at, paid_at FROM payments ";
+
+Payment read_payment(const sql::Statement& st) {
+    Payment p;
+    p.id = st.column_int64(0);
+    p.method_id = st.column_int64(1);
+    p.amount = st.column_int64(2);
+    p.currency = st.column_text(3);
+    p.description = st.column_text(4);
+    p.email = st.column_text(5);
+    p.status = static_cast<PaymentStatus>(st.column_int(6));
+    p.external_id = st.column_text(7);
+    p.receipt = st.column_text(8);
+    p.parent_id = st.column_optional_int64(9);
+    p.refunded = st.column_int64(10);
+    p.created_at = st.column_int64(11);
+    p.updated_at = st.column_int64(12);
+    p.paid_at = st.column_optional_int64(13);
+    return p;
+}
+
+const char* const k_method_columns =
+    "SELECT id, name, shop_id, password1, password2, password3, hash_algorithm, test_mode, "
+    "inc_curr_label, gateway_url, recurring FROM methods WHERE module = 'pmrobokassa' ";
+
+Method read_method(const sql::Statement& st) {
+    Method m;
+    m.id = st.column_int64(0);
+    m.name = st.column_text(1);
+    m.settings.shop_id = st.column_text(2);
+    m.settings.password1 = st.column_text(3);
+    m.settings.password2 = st.column_text(4);
+    m.settings.password3 = st.column_text(5);
+    auto algorithm = parse_hash_algorithm(st.column_text(6));
+    if (!algorithm) {
+        throw Error(ErrorKind::internal, "hash_algorithm",
+                    "method " + std::to_string(m.id) + " has an unknown hash algorithm");
+    }
+    m.settings.hash_algorithm = *algorithm;
+    m.settings.test_mode = st.column_int(7) != 0;
+    m.settings.inc_curr_label = st.column_text(8);
+    m.settings.gateway_url = st.column_text(9);
+    m.settings.recurring = st.column_int(10) != 0;
+    return m;
+}
+
+} // namespace
+
+bool is_payable(PaymentStatus status) {
+    return status == PaymentStatus::created || status == PaymentStatus::in_pay;
+}
+
+Store Store::open(const std::string& path, sql::OpenMode mode, int busy_timeout_ms) {
+    Store store(sql::Database::open(path, mode, busy_timeout_ms));
+    sql::Database& db = store.m_db;
+    // WAL lets readers run beside the one writer; FULL makes a commit
+    // durable before we answer OK to Robokassa.
+    std::string journal_mode;
+    {
+        auto st = db.prepare("PRAGMA journal_mode");
+        st.step();
+        journal_mode = st.column_text(0);
+    }
+    // Switching to WAL takes an exclusive lock, and when two processes open
+    // a fresh store at once SQLite answers SQLITE_BUSY at once, without the
+    // busy handler: retry within the busy timeout like any other lock.
+    for (int waited_ms = 0; journal_mode != "wal"; waited_ms += 10) {
+        try {
+            db.exec("PRAGMA journal_mode=WAL");
+            break;
+        } catch (const sql::SqliteError& e) {
+            if ((e.code() & 0xff) != SQLITE_BUSY || waited_ms >= busy_timeout_ms) {
+                throw;
+            }
+            sqlite3_sleep(10);
+        }
+    }
+    db.exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON");
+    store.migrate();
+    return store;
+}
+
+Store Store::open_default(sql::OpenMode mode, int busy_timeout_ms) {
+    if (mode == sql::OpenMode::create_if_missing) {
+        ensure_var_dir();
+    }
+    return open(database_path(), mode, busy_timeout_ms);
+}
+
+void Store::migrate() {
+    auto version_of = [this] {
+        auto st = m_db.prepare("PRAGMA user_version");
+        st.step();
+        return st.column_int(0);
+    };
+    if (version_of() == k_schema_version) {
+        return;
+    }
+    sql::Transaction tx(m_db);
+    int version = version_of(); // another process may have migrated meanwhile
+    if (version > k_schema_version) {
+        throw Error(ErrorKind::internal, "",
+                    "the store has schema version " + std::to_string(version) +
+                        ", newer than this program's " + std::to_string(k_schema_version));
+    }
+    for (; version < k_schema_version; ++version) {
+        m_db.exec(k_migrations[version]);
+        if (version == 0) {
+            m_db.prepare("INSERT INTO settings (key, value) VALUES ('link_secret', ?)")
+                .bind_blob(1, random_bytes(32))
+                .run();
+        }
+    }
+    m_db.exec(("PRAGMA user_version = " + std::to_string(k_schema_version)).c_str());
+    tx.commit();
+}
+
+MethodId Store::add_method(const std::string& name, const MethodSettings& s) {
+    sql::Transaction tx(m_db);
+    m_db.prepare("INSERT INTO methods (name, shop_id, password1, password2, password3, "
+                 "hash_algorithm, test_mode, inc_curr_label, gateway_url, recurring, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, name)
+        .bind(2, s.shop_id)
+        .bind(3, s.password1)
+        .bind(4, s.password2)
+        .bind(5, s.password3)
+        .bind(6, to_string(s.hash_algorithm))
+        .bind(7, s.test_mode ? 1 : 0)
+        .bind(8, s.inc_curr_label)
+        .bind(9, s.gateway_url)
+        .bind(10, s.recurring ? 1 : 0)
+        .bind(11, now())
+        .run();
+    MethodId id = m_db.last_insert_rowid();
+    tx.commit();
+    return id;
+}
+
+std::optional<Method> Store::find_method(MethodId id) {
+    auto st = m_db.prepare(std::string(k_method_columns) + "AND id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return read_method(st);
+}
+
+std::vector<Method> Store::list_methods() {
+    auto st = m_db.prepare(std::string(k_method_columns) + "ORDER BY id");
+    std::vector<Method> out;
+    while (st.step()) {
+        out.push_back(read_method(st));
+    }
+    return out;
+}
+
+std::optional<std::string> Store::method_module(MethodId id) {
+    auto st = m_db.prepare("SELECT module FROM methods WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return st.column_text(0);
+}
+
+MethodId Store::add_module_method(sql::Transaction&, const std::string& name,
+                                  const std::string& module) {
+    m_db.prepare("INSERT INTO methods (name, shop_id, password1, password2, hash_algorithm, "
+                 "test_mode, created_at, module) VALUES (?, '', '', '', 'md5', 0, ?, ?)")
+        .bind(1, name)
+        .bind(2, now())
+        .bind(3, module)
+        .run();
+    return m_db.last_insert_rowid();
+}
+
+PaymentId Store::add_payment(const NewPayment& p) {
+    sql::Transaction tx(m_db);
+    if (!method_module(p.method_id)) {
+        throw Error(ErrorKind::not_found, "method",
+                    "no payment method " + std::to_string(p.method_id));
+    }
+    if (p.id && find_payment(*p.id)) {
+        throw Error(ErrorKind::conflict, "id", "payment " + std::to_string(*p.id) + " exists");
+    }
+    if (!p.id) {
+        // Robokassa refuses an InvId past 2^63-1; so does SQLite's rowid.
+        auto st = m_db.prepare("SELECT max(id) FROM payments");
+        st.step();
+        if (st.column_int64(0) == std::numeric_limits<std::int64_t>::max()) {
+            throw Error(ErrorKind::conflict, "id", "no payment id is left");
+        }
+    }
+    std::int64_t t = now();
+    auto st = m_db.prepare(
+        "INSERT INTO payments (id, method_id, amount, currency, description, email, status, "
+        "receipt, parent_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)");
+    if (p.id) {
+        st.bind(1, *p.id);
+    } else {
+        st.bind_null(1);
+    }
+    st.bind(2, p.method_id)
+        .bind(3, p.amount)
+        .bind(4, p.currency)
+        .bind(5, p.description)
+        .bind(6, p.email)
+        .bind(7, p.receipt);
+    if (p.parent_id) {
+        st.bind(8, *p.parent_id);
+    } else {
+        st.bind_null(8);
+    }
+    st.bind(9, t).bind(10, t).run();
+    PaymentId id = m_db.last_insert_rowid();
+    m_db.prepare("INSERT INTO status_history (payment_id, from_status, to_status, amount, "
+                 "source, at) VALUES (?, 0, 1, ?, 'payment.add', ?)")
+        .bind(1, id)
+        .bind(2, p.amount)
+        .bind(3, t)
+        .run();
+    tx.commit();
+    return id;
+}
+
+std::optional<Payment> Store::find_payment(PaymentId id) {
+    auto st = m_db.prepare(std::string(k_payment_columns) + "WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return read_payment(st);
+}
+
+std::vector<Payment> Store::list_payments(std::optional<PaymentStatus> status) {
+    auto st = m_db.prepare(std::string(k_payment_columns) +
+                           (status ? "WHERE status = ? ORDER BY id" : "ORDER BY id"));
+    if (status) {
+        st.bind(1, static_cast<int>(*status));
+    }
+    std::vector<Payment> out;
+    while (st.step()) {
+        out.push_back(read_payment(st));
+    }
+    return out;
+}
+
+std::vector<Payment> Store::stale_in_pay(std::int64_t min_age_seconds) {
+    auto st = m_db.prepare(std::string(k_payment_columns) +
+                           "WHERE status = 2 AND updated_at <= ? AND method_id IN "
+                           "(SELECT id FROM methods WHERE module = 'pmrobokassa') ORDER BY id");
+    st.bind(1, now() - min_age_seconds);
+    std::vector<Payment> out;
+    while (st.step()) {
+        out.push_back(read_payment(st));
+    }
+    return out;
+}
+
+void Store::remember_panel_in_pay(sql::Transaction&, PaymentId id) {
+    m_db.prepare("INSERT OR IGNORE INTO panel_in_pay (payment_id, since) VALUES (?, ?)")
+        .bind(1, id)
+        .bind(2, now())
+        .run();
+}
+
+void Store::forget_panel_in_pay(sql::Transaction&, PaymentId id) {
+    m_db.prepare("DELETE FROM panel_in_pay WHERE payment_id = ?").bind(1, id).run();
+}
+
+std::vector<PaymentId> Store::panel_in_pay(std::int64_t min_age_seconds) {
+    auto st =
+        m_db.prepare("SELECT payment_id FROM panel_in_pay WHERE since <= ? ORDER BY payment_id");
+    st.bind(1, now() - min_age_seconds);
+    std::vector<PaymentId> out;
+    while (st.step()) {
+        out.push_back(st.column_int64(0));
+    }
+    return out;
+}
+
+Transition Store::transition(sql::Transaction&, PaymentId id,
+                             std::initializer_list<PaymentStatus> from, PaymentStatus to,
+                             const std::string& source, const std::string* external_id) {
+    auto current = find_payment(id);
+    if (!current) {
+        throw Error(ErrorKind::not_found, "InvId", "no payment " + std::to_string(id));
+    }
+    if (current->status == to) {
+        return Transition::already;
+    }
+    bool allowed = false;
+    for (PaymentStatus s : from) {
+        allowed = allowed || s == current->status;
+    }
+    if (!allowed) {
+        return Transition::refused;
+    }
+    std::int64_t t = now();
+    // Conditional on the status we read: under BEGIN IMMEDIATE nothing can
+    // change it in between, and if that guarantee were ever lost this still
+    // credits at most once.
+    auto st = m_db.prepare("UPDATE payments SET status = ?, updated_at = ?, "
+                           "paid_at = CASE WHEN ? = 4 THEN ? ELSE paid_at END, "
+                           "external_id = CASE WHEN ? IS NULL THEN external_id ELSE ? END "
+                           "WHERE id = ? AND status = ?");
+    st.bind(1, static_cast<int>(to)).bind(2, t).bind(3, static_cast<int>(to)).bind(4, t);
+    if (external_id != nullptr) {
+        st.bind(5, *external_id).bind(6, *external_id);
+    } else {
+        st.bind_null(5).bind_null(6);
+    }
+    st.bind(7, id).bind(8, static_cast<int>(current->status)).run();
+    if (m_db.changes() != 1) {
+        return Transition::refused;
+    }
+    m_db.prepare("INSERT INTO status_history (payment_id, from_status, to_status, amount, "
+                 "source, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, id)
+        .bind(2, static_cast<int>(current->status))
+        .bind(3, static_cast<int>(to))
+        .bind(4, to == PaymentStatus::paid ? current->amount : 0)
+        .bind(5, source)
+        .bind(6, t)
+        .run();
+    return Transition::applied;
+}
+
+Transition Store::mark_in_pay(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, source, nullptr);
+}
+
+Transition Store::mark_paid(sql::Transaction& tx, PaymentId id, const std::string& external_id,
+                            const std::string& source) {
+    return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay}, PaymentStatus::paid,
+                      source, &external_id);
+}
+
+Transition Store::mark_cancelled(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay},
+                      PaymentStatus::cancelled, source, nullptr);
+}
+
+Transition Store::mark_fraud(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay, PaymentStatus::paid},
+                      PaymentStatus::fraud, source, nullptr);
+}
+
+Transition Store::add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
+                             const std::string& source) {
+    auto current = find_payment(id);
+    if (!current) {
+        throw Error(ErrorKind::not_found, "payment", "no payment " + std::to_string(id));
+    }
+    if (current->status != PaymentStatus::paid) {
+        return current->status == PaymentStatus::refunded ? Transition::already
+                                                          : Transition::refused;
+    }
+    if (amount <= 0 || amount > current->amount - current->refunded) {
+        throw Error(ErrorKind::conflict, "amount",
+                    "exceeds what remains to refund (" +
+                        format_amount(current->amount - current->refunded) + ")");
+    }
+    std::int64_t t = now();
+    m_db.prepare("UPDATE payments SET refunded = refunded + ?, updated_at = ? WHERE id = ?")
+        .bind(1, amount)
+        .bind(2, t)
+        .bind(3, id)
+        .run();
+    m_db.prepare("INSERT INTO status_history (payment_id, from_status, to_status, amount, "
+                 "source, at) VALUES (?, 4, 4, ?, ?, ?)")
+        .bind(1, id)
+        .bind(2, -amount)
+        .bind(3, source)
+        .bind(4, t)
+        .run();
+    if (current->refunded + amount == current->amount) {
+        return transition(tx, id, {PaymentStatus::paid}, PaymentStatus::refunded, source, nullptr);
+    }
+    return Transition::applied;
+}
+
+Transition Store::start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id) {
+    m_db.prepare("UPDATE payments SET parent_id = ? WHERE id = ? AND status = 1")
+        .bind(1, parent_id)
+        .bind(2, id)
+        .run();
+    return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, "rcpay", nullptr);
+}
+
+void Store::set_external_id(sql::Transaction&, PaymentId id, const std::string& external_id) {
+    m_db.prepare("UPDATE payments SET external_id = ? WHERE id = ?")
+        .bind(1, external_id)
+        .bind(2, id)
+        .run();
+}
+
+void Store::record_notification(sql::Transaction&, const Notification& n) {
+    auto st = m_db.prepare("INSERT INTO notifications (received_at, source, payment_id, params, "
+                           "verdict, reason, reply_status, reply_body) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, now()).bind(2, n.source);
+    if (n.payment_id) {
+        st.bind(3, *n.payment_id);
+    } else {
+        st.bind_null(3);
+    }
+    st.bind(4, n.params)
+        .bind(5, n.verdict)
+        .bind(6, n.reason)
+        .bind(7, n.reply_status)
+        .bind(8, n.reply_body)
+        .run();
+}
+
+std::vector<JournalEntry> Store::journal(std::optional<PaymentId> payment_id) {
+    auto st = m_db.prepare(
+        std::string("SELECT id, received_at, source, payment_id, params, verdict, reason, "
+                    "reply_status, reply_body FROM notifications ") +
+        (payment_id ? "WHERE payment_id = ? ORDER BY id" : "ORDER BY id"));
+    if (payment_id) {
+        st.bind(1, *payment_id);
+    }
+    std::vector<JournalEntry> out;
+    while (st.step()) {
+        JournalEntry e;
+        e.id = st.column_int64(0);
+        e.received_at = st.column_int64(1);
+        e.notification.source = st.column_text(2);
+        e.notification.payment_id = st.column_optional_int64(3);
+        e.notification.params = st.column_text(4);
+        e.notification.verdict = st.column_text(5);
+        e.notification.reason = st.column_text(6);
+        e.notification.reply_status = st.column_int(7);
+        e.notification.reply_body = st.column_text(8);
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+std::string Store::link_secret() {
+    auto st = m_db.prepare("SELECT value FROM settings WHERE key = 'link_secret'");
+    if (!st.step()) {
+        throw Error(ErrorKind::internal, "", "the store has no link secret");
+    }
+    return st.column_text(0);
+}
+
+int Store::count_transitions_to(PaymentId id, PaymentStatus status) {
+    auto st =
+        m_db.prepare("SELECT count(*) FROM status_history WHERE payment_id = ? AND to_status = ? "
+                     "AND from_status != to_status");
+    st.bind(1, id).bind(2, static_cast<int>(status));
+    st.step();
+    return st.column_int(0);
+}
+
+std::string payment_link_key(const std::string& link_secret, PaymentId id) {
+    return hmac_sha256_hex(link_secret, "rkpayment:" + std::to_string(id))
+        .substr(0, k_payment_link_key_chars);
+}
+
+bool payment_link_key_matches(const std::string& link_secret, PaymentId id,
+                              const std::string& key) {
+    return hex_equal_constant_time(payment_link_key(link_secret, id), key);
+}
+
+PaymentId parse_payment_id(std::string_view text, std::string_view field) {
+    const std::string name(field);
+    if (text.empty() || text.size() > 19 || text[0] == '0') {
+        throw bad_input(name, "must be a payment id from 1 to 9223372036854775807");
+    }
+    std::uint64_t value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') {
+            throw bad_input(name, "must be a payment id from 1 to 9223372036854775807");
+        }
+        value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        throw bad_input(name, "must be a payment id from 1 to 9223372036854775807");
+    }
+    return static_cast<PaymentId>(value);
+}
+
+} // namespace rk

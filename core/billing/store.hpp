@@ -1,0 +1,183 @@
+#pragma once
+
+#include "billing/money.hpp"
+#include "robokassa/method_settings.hpp"
+#include "sql/sqlite.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rk {
+
+using PaymentId = std::int64_t;
+using MethodId = std::int64_t;
+
+// BILLmanager's payment status codes (3, 5 and 8 are reserved there).
+enum class PaymentStatus {
+    created = 1,
+    in_pay = 2,
+    paid = 4,
+    refunded = 6,
+    fraud = 7,
+    cancelled = 9
+};
+
+bool is_payable(PaymentStatus status);
+
+struct Method {
+    MethodId id = 0;
+    std::string name;
+    MethodSettings settings;
+};
+
+struct NewPayment {
+    std::optional<PaymentId> id; // an explicit id (imports); empty: the next free one
+    MethodId method_id = 0;
+    Kopecks amount = 0;
+    std::string currency = "RUB";
+    std::string description;
+    std::string email;
+    std::string receipt;                // Robokassa Receipt JSON, minified; empty when none
+    std::optional<PaymentId> parent_id; // recurring parent
+};
+
+struct Payment {
+    PaymentId id = 0;
+    MethodId method_id = 0;
+    Kopecks amount = 0;
+    std::string currency;
+    std::string description;
+    std::string email;
+    PaymentStatus status = PaymentStatus::created;
+    std::string external_id;
+    std::string receipt;
+    std::optional<PaymentId> parent_id;
+    Kopecks refunded = 0;
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    std::optional<std::int64_t> paid_at;
+};
+
+// What a transition did: `applied` when this very call changed the status,
+// `already` when the payment was in the target status before, `refused`
+// when its status does not allow the transition.
+enum class Transition { applied, already, refused };
+
+// A callback or reconciliation answer as the journal keeps it.
+struct Notification {
+    std::string source;                  // "rkresult", "checkpay", ...
+    std::optional<PaymentId> payment_id; // empty when the id was unusable
+    std::string params;                  // the parameters as received, form-encoded
+    std::string verdict;                 // "credited", "duplicate", "refused", ...
+    std::string reason;                  // why, for a person reading the journal
+    int reply_status = 0;
+    std::string reply_body;
+};
+
+struct JournalEntry {
+    std::int64_t id = 0;
+    std::int64_t received_at = 0;
+    Notification notification;
+};
+
+// The billing store: methods, payments, the notification journal and the
+// status history, in one SQLite file (WAL, synchronous=FULL, foreign keys).
+// Reads may run outside a transaction; every write takes a
+// sql::Transaction, so a caller can group a decision, its transition and
+// its journal entry into one atomic commit.
+class Store {
+public:
+    static Store open(const std::string& path, sql::OpenMode mode, int busy_timeout_ms);
+    // The installation's store: $MGR5_ROOT/var/pmrobokassa.db.
+    static Store open_default(sql::OpenMode mode, int busy_timeout_ms);
+
+    sql::Database& db() { return m_db; }
+
+    // Methods. find_method and list_methods see Robokassa's methods only
+    // (module "pmrobokassa"); other modules keep their settings elsewhere.
+    MethodId add_method(const std::string& name, const MethodSettings& settings);
+    std::optional<Method> find_method(MethodId id);
+    std::vector<Method> list_methods();
+    // The module a method belongs to ("pmrobokassa", "pmstripe"); nullopt
+    // when there is no such method.
+    std::optional<std::string> method_module(MethodId id);
+    // A method of another module: a methods row (which payments reference)
+    // without Robokassa settings. The caller adds the module's own settings
+    // in the same transaction.
+    MethodId add_module_method(sql::Transaction& tx, const std::string& name,
+                               const std::string& module);
+
+    // Payments.
+    PaymentId add_payment(const NewPayment& payment);
+    std::optional<Payment> find_payment(PaymentId id);
+    std::vector<Payment> list_payments(std::optional<PaymentStatus> status);
+    // Robokassa payments in status 2 not updated for at least `min_age_seconds`.
+    std::vector<Payment> stale_in_pay(std::int64_t min_age_seconds);
+
+    // Panel mode: payments BILLmanager keeps, which rkpayment sent to
+    // Robokassa (remember) and no answer has settled yet (forget), in pay
+    // for at least `min_age_seconds`.
+    void remember_panel_in_pay(sql::Transaction& tx, PaymentId id);
+    void forget_panel_in_pay(sql::Transaction& tx, PaymentId id);
+    std::vector<PaymentId> panel_in_pay(std::int64_t min_age_seconds);
+
+    // Transitions, one per edge of BILLmanager's state machine. Each takes
+    // the caller's transaction and records the change in the history.
+    // Throws not_found for an unknown id.
+    Transition mark_in_pay(sql::Transaction& tx, PaymentId id, // 1 -> 2
+                           const std::string& source);
+    Transition mark_paid(sql::Transaction& tx, PaymentId id, // 1,2 -> 4
+                         const std::string& external_id, const std::string& source);
+    Transition mark_cancelled(sql::Transaction& tx, PaymentId id, // 1,2 -> 9
+                              const std::string& source);
+    Transition mark_fraud(sql::Transaction& tx, PaymentId id, // 1,2,4 -> 7
+                          const std::string& source);
+    // Adds `amount` to what was refunded of a paid payment; 4 -> 6 once the
+    // whole amount is refunded. Throws conflict past the remainder.
+    Transition add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
+                          const std::string& source);
+
+    // A recurring child: records its parent and moves it 1 -> 2, as
+    // rkpayment does for a first payment.
+    Transition start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id);
+    // Robokassa's operation key (OpKey), learned from OpStateExt.
+    void set_external_id(sql::Transaction& tx, PaymentId id, const std::string& external_id);
+
+    // The journal.
+    void record_notification(sql::Transaction& tx, const Notification& notification);
+    std::vector<JournalEntry> journal(std::optional<PaymentId> payment_id);
+
+    // The per-installation secret behind payment links. Never printed.
+    std::string link_secret();
+
+    // Count of history rows that moved `id` into `status`: the ledger's
+    // own proof that a payment was credited once.
+    int count_transitions_to(PaymentId id, PaymentStatus status);
+
+private:
+    explicit Store(sql::Database db) : m_db(std::move(db)) {}
+    void migrate();
+    Transition transition(sql::Transaction& tx, PaymentId id,
+                          std::initializer_list<PaymentStatus> from, PaymentStatus to,
+                          const std::string& source, const std::string* external_id);
+    sql::Database m_db;
+};
+
+// The store, opened on first call: the CGIs open it only when a request
+// gets far enough to need it.
+using StoreAccess = std::function<Store&()>;
+
+// The key in a customer's payment link: HMAC-SHA256 of the id under the
+// installation's link secret, hex, k_payment_link_key_chars characters.
+inline constexpr std::size_t k_payment_link_key_chars = 32;
+std::string payment_link_key(const std::string& link_secret, PaymentId id);
+bool payment_link_key_matches(const std::string& link_secret, PaymentId id, const std::string& key);
+
+// Parses a payment id as CONTRACT §4 writes it: 1 .. 2^63-1, decimal, no
+// sign, leading zeros or spaces. Throws bad_input naming `field`.
+PaymentId parse_payment_id(std::string_view text, std::string_view field);
+
+} // namespace rk

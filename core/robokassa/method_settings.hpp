@@ -1,0 +1,54 @@
+#pragma once
+
+#include "util/digest.hpp"
+
+#include <map>
+#include <string>
+
+namespace rk {
+
+// A Robokassa payment method as the billing admin configures it.
+struct MethodSettings {
+    std::string shop_id; // Robokassa's MerchantLogin
+    std::string password1;
+    std::string password2;
+    std::string password3; // optional: needed for refunds
+    HashAlgorithm hash_algorithm = HashAlgorithm::md5;
+    bool test_mode = false;
+    std::string inc_curr_label;
+    std::string gateway_url; // empty: Robokassa's own
+    bool recurring = false;
+};
+
+inline constexpr const char* k_default_gateway_url =
+    "https://auth.robokassa.ru/Merchant/Index.aspx";
+
+// The method form's fields by name, as pmvalidate receives them: shop_id,
+// password1, password2, password3, hash_algorithm, test_mode, recurring,
+// inc_curr_label, gateway_url. Absent fields take their defaults.
+using MethodFields = std::map<std::string, std::string>;
+
+// Those field names, in form order.
+inline constexpr const char* k_method_fields[] = {"shop_id",   "password1",      "password2",
+                                                  "password3", "hash_algorithm", "test_mode",
+                                                  "recurring", "inc_curr_label", "gateway_url"};
+
+// Parses and checks the rules of CONTRACT §3 in form order; throws
+// bad_input naming the first bad field. The one code path for pmvalidate
+// and method.add.
+MethodSettings parse_method_settings(const MethodFields& fields);
+
+// The same password rule on its own: ≥ 8 characters, printable ASCII, at
+// least one Latin letter and one digit.
+void validate_password(const std::string& field, const std::string& password);
+
+// "on"/"off" (BILLmanager's checkbox values); throws bad_input naming `field`.
+bool parse_on_off(const std::string& field, const std::string& value);
+
+// The gateway the customer's form posts to.
+inline const std::string& effective_gateway_url(const MethodSettings& settings) {
+    static const std::string fallback = k_default_gateway_url;
+    return settings.gateway_url.empty() ? fallback : settings.gateway_url;
+}
+
+} // namespace rk

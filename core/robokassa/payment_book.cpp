@@ -1,0 +1,304 @@
+#include "robokassa/payment_book.hpp"
+
+#include "cgi/payment_link.hpp"
+#include "util/config.hpp"
+#include "util/error.hpp"
+#include "util/log.hpp"
+#include "util/paths.hpp"
+#include "util/text.hpp"
+
+#include <algorithm>
+#include <boost/property_tree/ptree.hpp>
+
+namespace rk {
+
+namespace pt = boost::property_tree;
+
+namespace {
+
+Error not_a_robokassa_payment(const char* field, PaymentId id) {
+    return Error(ErrorKind::not_found, field,
+                 "payment " + std::to_string(id) + " is not a Robokassa payment");
+}
+
+Error no_payment(const char* field, PaymentId id) {
+    return Error(ErrorKind::not_found, field, "no payment " + std::to_string(id));
+}
+
+class StoreBook final : public PaymentBook {
+public:
+    explicit StoreBook(StoreAccess store) : m_store(std::move(store)) {}
+
+    BookedPayment find(PaymentId id, const char* field) override {
+        auto payment = m_store().find_payment(id);
+        if (!payment) {
+            throw no_payment(field, id);
+        }
+        return with_method(*payment, field);
+    }
+
+    BookedPayment find_linked(const CgiRequest& request) override {
+        return with_method(linked_payment(request, m_store), "elid");
+    }
+
+    Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
+                           const std::string& source) override {
+        return m_store().mark_in_pay(tx, payment.id, source);
+    }
+
+    Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
+                           const std::string& external_id, const std::string& /*info*/,
+                           const std::string& source) override {
+        // The journal entry beside it keeps the confirmation itself.
+        return rk::settle_paid(m_store(), tx, payment, received, external_id, source);
+    }
+
+    Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
+                              const std::string& source) override {
+        return m_store().mark_cancelled(tx, payment.id, source);
+    }
+
+private:
+    BookedPayment with_method(const Payment& payment, const char* field) {
+        auto method = m_store().find_method(payment.method_id);
+        if (!method) {
+            // Another module's payment (pmstripe): Robokassa cannot pay it.
+            throw not_a_robokassa_payment(field, payment.id);
+        }
+        return {payment, method->settings};
+    }
+
+    StoreAccess m_store;
+};
+
+// A BILLmanager session id as it appears in the panel's cookie and links.
+bool is_session_id(const std::string& text) {
+    if (text.empty() || text.size() > 128) {
+        return false;
+    }
+    return std::all_of(text.begin(), text.end(), is_ascii_alnum);
+}
+
+// The customer's panel session: `auth` in the link, else the panel's own
+// cookie (billmgrses5=SESSION or SESSION:suffix), which the browser sends
+// because /mancgi/ is served on the panel's host.
+std::string panel_session(const CgiRequest& request) {
+    if (const std::string* auth = request.find("auth")) {
+        return *auth;
+    }
+    if (auto cookie = cookie_value(request.cookie_header, "billmgrses5")) {
+        return cookie->substr(0, cookie->find(':'));
+    }
+    return "";
+}
+
+class PanelBook final : public PaymentBook {
+public:
+    PanelBook(Mgrctl mgrctl, StoreAccess store)
+        : m_mgrctl(std::move(mgrctl)), m_store(std::move(store)) {}
+
+    BookedPayment find(PaymentId id, const char* field) override {
+        pt::ptree doc = m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}});
+        std::string error = error_type(doc);
+        if (error == "missing") {
+            throw no_payment(field, id);
+        }
+        if (!error.empty()) {
+            throw Error(ErrorKind::upstream, "", "payment.info: " + error_summary(doc));
+        }
+        return parse_payment_info(doc, id, field);
+    }
+
+    BookedPayment find_linked(const CgiRequest& request) override {
+        PaymentId id = linked_payment_id(request);
+        // BILLmanager sends the customer here with the payment's id and the
+        // customer's panel session. Asking payment.info *as that session*
+        // lets the panel itself decide whether this customer may see this
+        // payment, so a guessed elid shows nothing.
+        std::string session = panel_session(request);
+        if (!is_session_id(session)) {
+            throw Error(ErrorKind::forbidden, "auth",
+                        "open the payment from the billing panel (no panel session)");
+        }
+        pt::ptree doc =
+            m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}, {"auth", session}});
+        std::string error = error_type(doc);
+        if (error == "missing") {
+            throw no_payment("elid", id);
+        }
+        if (error == "access" || error == "auth") {
+            throw Error(ErrorKind::forbidden, "auth",
+                        "the panel session may not pay payment " + std::to_string(id));
+        }
+        if (!error.empty()) {
+            throw Error(ErrorKind::upstream, "", "payment.info: " + error_summary(doc));
+        }
+        return parse_payment_info(doc, id, "elid");
+    }
+
+    Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
+                           const std::string& source) override {
+        switch (payment.status) {
+        case PaymentStatus::created:
+            change("payment.setinpay", {{"elid", std::to_string(payment.id)}});
+            log::info("payment " + std::to_string(payment.id) + " in pay (" + source + ")");
+            // checkpay asks Robokassa about it if no notification comes.
+            m_store().remember_panel_in_pay(tx, payment.id);
+            return Transition::applied;
+        case PaymentStatus::in_pay:
+            // Set in pay by the panel itself or an earlier visit: still
+            // checkpay's to ask about.
+            m_store().remember_panel_in_pay(tx, payment.id);
+            return Transition::already;
+        default:
+            return Transition::refused;
+        }
+    }
+
+    Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
+                           const std::string& external_id, const std::string& info,
+                           const std::string& source) override {
+        if (received != payment.amount) {
+            return Settlement::amount_mismatch;
+        }
+        Settlement settlement = Settlement::not_payable;
+        switch (payment.status) {
+        case PaymentStatus::paid:
+        case PaymentStatus::refunded:
+            settlement = Settlement::duplicate;
+            break;
+        case PaymentStatus::created:
+        case PaymentStatus::in_pay:
+            // Robokassa names an operation by shop and InvId (= our elid)
+            // unless an OpKey is known.
+            change(
+                "payment.setpaid",
+                {{"elid", std::to_string(payment.id)},
+                 {"info", source + ": " + info},
+                 {"externalid", external_id.empty() ? std::to_string(payment.id) : external_id}});
+            settlement = Settlement::credited;
+            break;
+        default:
+            break;
+        }
+        m_store().forget_panel_in_pay(tx, payment.id);
+        return settlement;
+    }
+
+    Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
+                              const std::string& source) override {
+        Transition transition = Transition::refused;
+        switch (payment.status) {
+        case PaymentStatus::created:
+        case PaymentStatus::in_pay:
+            change("payment.setcanceled", {{"elid", std::to_string(payment.id)}, {"info", source}});
+            transition = Transition::applied;
+            break;
+        case PaymentStatus::cancelled:
+            transition = Transition::already;
+            break;
+        default:
+            break;
+        }
+        m_store().forget_panel_in_pay(tx, payment.id);
+        return transition;
+    }
+
+private:
+    // A status change: anything but a clean answer is a failure the caller
+    // must not report as done (rkresult answers 502, Robokassa retries).
+    void change(const char* function, const Mgrctl::Params& params) {
+        pt::ptree doc = m_mgrctl.call(function, params);
+        if (!error_type(doc).empty()) {
+            throw Error(ErrorKind::upstream, "", std::string(function) + ": " + error_summary(doc));
+        }
+    }
+
+    Mgrctl m_mgrctl;
+    StoreAccess m_store;
+};
+
+} // namespace
+
+namespace {
+
+// payment.info repeats some names: the first <paymethod> and <currency> are
+// ids, the second carry the method's fields and the currency's details
+// (BILLmanager's PHP modules read them as paymethod[1] and currency[1]).
+// The one with child elements is the one we want.
+const pt::ptree* detailed_child(const pt::ptree& node, const std::string& name) {
+    const pt::ptree* found = nullptr;
+    for (const auto& [key, child] : node) {
+        if (key == name && !child.empty()) {
+            found = &child;
+        }
+    }
+    return found;
+}
+
+} // namespace
+
+BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char* field) {
+    auto node = doc.get_child_optional("payment");
+    if (!node) {
+        throw Error(ErrorKind::upstream, "", "payment.info answered without <payment>");
+    }
+    const pt::ptree* method = detailed_child(*node, "paymethod");
+    if (method == nullptr) {
+        throw Error(ErrorKind::upstream, "", "payment.info answered without the method's fields");
+    }
+    if (method->get<std::string>("module", "pmrobokassa") != "pmrobokassa") {
+        throw not_a_robokassa_payment(field, id);
+    }
+    BookedPayment booked;
+    Payment& payment = booked.payment;
+    try {
+        payment.id = parse_payment_id(node->get<std::string>("id"), "id");
+        payment.status = static_cast<PaymentStatus>(node->get<int>("status"));
+        payment.amount = parse_amount(node->get<std::string>("paymethodamount"), "paymethodamount");
+    } catch (const pt::ptree_error&) {
+        throw Error(ErrorKind::upstream, "", "payment.info lacks id, status or paymethodamount");
+    } catch (const Error& e) {
+        throw Error(ErrorKind::upstream, "", "payment.info: " + e.describe());
+    }
+    if (payment.id != id) {
+        throw Error(ErrorKind::upstream, "",
+                    "payment.info answered about payment " + std::to_string(payment.id));
+    }
+    const pt::ptree* currency = detailed_child(*node, "currency");
+    payment.currency = currency != nullptr ? currency->get<std::string>("iso", "RUB") : "RUB";
+    payment.description = node->get<std::string>("description", "");
+    payment.email = node->get<std::string>("useremail", "");
+
+    MethodFields fields;
+    for (const char* name : k_method_fields) {
+        if (auto value = method->get_optional<std::string>(name)) {
+            fields[name] = *value;
+        }
+    }
+    try {
+        booked.settings = parse_method_settings(fields);
+    } catch (const Error& e) {
+        // The panel holds a method pmvalidate would refuse: ours to fix, not
+        // the sender's, so a server error (Robokassa retries meanwhile).
+        throw Error(ErrorKind::upstream, "",
+                    "the panel's Robokassa method is not valid: " + e.describe());
+    }
+    return booked;
+}
+
+std::unique_ptr<PaymentBook> store_book(StoreAccess store) {
+    return std::make_unique<StoreBook>(std::move(store));
+}
+
+std::unique_ptr<PaymentBook> panel_book(const Config& config, StoreAccess store) {
+    std::string path = config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl;
+    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout), std::move(store));
+}
+
+std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store) {
+    return config.billing == Config::Billing::panel ? panel_book(config, std::move(store))
+                                                    : store_book(std::move(store));
+}
+
+} // namespace rk

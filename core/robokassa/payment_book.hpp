@@ -1,0 +1,68 @@
+#pragma once
+
+#include "billing/settlement.hpp"
+#include "billing/store.hpp"
+#include "cgi/cgi_request.hpp"
+#include "util/mgrctl.hpp"
+
+#include <boost/property_tree/ptree_fwd.hpp>
+#include <memory>
+#include <string>
+
+namespace rk {
+
+struct Config;
+
+// A payment with the settings of the Robokassa method it is paid by.
+struct BookedPayment {
+    Payment payment;
+    MethodSettings settings;
+};
+
+// Where the CGIs read payments and record what happened to them: our own
+// SQLite store (standalone) or BILLmanager itself through mgrctl (panel
+// mode, `billing = panel`). Writes take a transaction on the local store
+// either way: standalone it is the write itself; in panel mode it holds the
+// store's write lock across "read the status, then change it", so two
+// notifications for one payment on this host cannot both see it unpaid,
+// and it carries the journal entry of the same request.
+class PaymentBook {
+public:
+    virtual ~PaymentBook() = default;
+
+    // The payment `id` names; throws not_found naming `field` when there is
+    // none or it is not paid through Robokassa.
+    virtual BookedPayment find(PaymentId id, const char* field) = 0;
+    // The payment a customer's link names, after the link's own check
+    // (standalone: the HMAC key; panel: the customer's panel session).
+    virtual BookedPayment find_linked(const CgiRequest& request) = 0;
+
+    // 1 -> 2, when the form goes to the gateway.
+    virtual Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
+                                   const std::string& source) = 0;
+    // Money confirmed: the one path that credits. `info` is the confirmation
+    // as received (no secrets), kept with the payment where the book can.
+    virtual Settlement settle_paid(sql::Transaction& tx, const Payment& payment, Kopecks received,
+                                   const std::string& external_id, const std::string& info,
+                                   const std::string& source) = 0;
+    // 1, 2 -> 9.
+    virtual Transition mark_cancelled(sql::Transaction& tx, const Payment& payment,
+                                      const std::string& source) = 0;
+};
+
+// Standalone: the payments and methods in our SQLite store.
+std::unique_ptr<PaymentBook> store_book(StoreAccess store);
+// Panel mode: BILLmanager's payments through `mgrctl`. The calls it makes
+// are listed in docs/panel-mode.md. The store keeps the list of payments
+// in pay that checkpay asks about.
+std::unique_ptr<PaymentBook> panel_book(const Config& config, StoreAccess store);
+// The book the configuration chooses (`billing`).
+std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store);
+
+// payment.info's answer as a BookedPayment; throws not_found naming `field`
+// for another module's payment and upstream when the answer is unusable.
+// Exposed for the tests.
+BookedPayment parse_payment_info(const boost::property_tree::ptree& doc, PaymentId id,
+                                 const char* field);
+
+} // namespace rk

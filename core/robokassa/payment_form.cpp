@@ -1,0 +1,104 @@
+#include "robokassa/payment_form.hpp"
+
+#include "cgi/pages.hpp"
+#include "cgi/payment_link.hpp"
+#include "robokassa/payment_book.hpp"
+#include "robokassa/signature.hpp"
+#include "util/log.hpp"
+#include "util/text.hpp"
+
+namespace rk {
+
+namespace {
+
+void hidden(std::string& html, const char* name, const std::string& value) {
+    html += "<input type=\"hidden\" name=\"";
+    html += name;
+    html += "\" value=\"" + escape_markup(value) + "\">\n";
+}
+
+// The form Robokassa's Index.aspx expects. Receipt is sent URL-encoded and
+// signed in that same form, as Robokassa's interface prescribes.
+Page payment_page(Language language, const Payment& payment, const MethodSettings& settings) {
+    const std::string out_sum = format_amount(payment.amount);
+    const std::string inv_id = std::to_string(payment.id);
+    const std::string receipt = payment.receipt.empty() ? "" : percent_encode(payment.receipt);
+    const std::string signature =
+        sign(settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id,
+                                                          receipt, settings.password1, {}));
+    const std::string& gateway = effective_gateway_url(settings);
+
+    Page page;
+    page.language = language;
+    page.title = std::string(text(language, Text::payment_title)) + " " + inv_id;
+    page.auto_submit = true;
+    page.form_action = gateway;
+    page.body_html = payment_details_html(language, payment) + "<p>" +
+                     text(language, Text::redirecting) +
+                     "</p>\n<form id=\"pay\" method=\"POST\" action=\"" + escape_markup(gateway) +
+                     "\" accept-charset=\"utf-8\">\n";
+    std::string& form = page.body_html;
+    hidden(form, "MerchantLogin", settings.shop_id);
+    hidden(form, "OutSum", out_sum);
+    hidden(form, "InvId", inv_id);
+    hidden(form, "Description", payment.description);
+    hidden(form, "SignatureValue", signature);
+    hidden(form, "Culture", language_code(language));
+    hidden(form, "Encoding", "utf-8");
+    if (settings.test_mode) {
+        hidden(form, "IsTest", "1");
+    }
+    if (!payment.email.empty()) {
+        hidden(form, "Email", payment.email);
+    }
+    if (!settings.inc_curr_label.empty()) {
+        hidden(form, "IncCurrLabel", settings.inc_curr_label);
+    }
+    if (!receipt.empty()) {
+        hidden(form, "Receipt", receipt);
+    }
+    if (settings.recurring && !payment.parent_id) {
+        hidden(form, "Recurring", "true");
+    }
+    form += "<button type=\"submit\">" + std::string(text(language, Text::continue_button)) +
+            "</button>\n</form>\n";
+    return page;
+}
+
+} // namespace
+
+Reply handle_payment(const CgiInput& input, CgiContext& context) {
+    CgiRequest request = parse_cgi_request(input);
+    Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
+    auto opened = open_book(context.config(), context.store_access());
+    PaymentBook& book = *opened;
+    BookedPayment booked = book.find_linked(request);
+    Payment& payment = booked.payment;
+    const PaymentId id = payment.id;
+    // In pay already (a second visit, or a panel that set it so before the
+    // redirect) is confirmed too: in panel mode that is what puts the
+    // payment on checkpay's list.
+    if (payment.status == PaymentStatus::created || payment.status == PaymentStatus::in_pay) {
+        sql::Transaction tx(context.store().db());
+        Transition moved = book.mark_in_pay(tx, payment, "rkpayment");
+        tx.commit();
+        if (moved == Transition::applied) {
+            log::info("payment " + std::to_string(id) + " in pay");
+        }
+        if (moved != Transition::refused) {
+            payment.status = PaymentStatus::in_pay;
+        } else {
+            // A notification settled it in between: show what it is now.
+            payment = book.find(id, "elid").payment;
+        }
+    }
+    switch (payment.status) {
+    case PaymentStatus::in_pay:
+        log::info("payment " + std::to_string(id) + ": form sent to the gateway");
+        return html_reply(200, payment_page(language, payment, booked.settings));
+    default:
+        return closed_payment_reply(language, payment);
+    }
+}
+
+} // namespace rk

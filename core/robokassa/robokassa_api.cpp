@@ -1,0 +1,173 @@
+#include "robokassa/robokassa_api.hpp"
+
+#include "robokassa/signature.hpp"
+#include "util/error.hpp"
+#include "util/form.hpp"
+#include "util/http_client.hpp"
+#include "util/json.hpp"
+
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
+#include <sstream>
+
+namespace rk {
+
+namespace pt = boost::property_tree;
+
+std::string op_state_url(const std::string& base_url, const MethodSettings& settings,
+                         PaymentId id) {
+    const std::string inv_id = std::to_string(id);
+    const std::string signature =
+        sign(settings.hash_algorithm, settings.shop_id + ":" + inv_id + ":" + settings.password2);
+    return base_url + (base_url.find('?') == std::string::npos ? "?" : "&") +
+           "MerchantLogin=" + percent_encode(settings.shop_id) + "&InvoiceID=" + inv_id +
+           "&Signature=" + signature;
+}
+
+OpState parse_op_state(const std::string& xml) {
+    pt::ptree tree;
+    std::istringstream in(xml);
+    try {
+        pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
+    } catch (const pt::xml_parser_error&) {
+        throw Error(ErrorKind::upstream, "", "OpStateExt answered something that is not XML");
+    }
+    auto root = tree.get_child_optional("OperationStateResponse");
+    if (!root) {
+        throw Error(ErrorKind::upstream, "", "OpStateExt answered without OperationStateResponse");
+    }
+    OpState state;
+    try {
+        state.result_code = root->get<int>("Result.Code");
+        state.result_description = root->get<std::string>("Result.Description", "");
+        if (auto code = root->get_optional<int>("State.Code")) {
+            state.state = *code;
+        }
+    } catch (const pt::ptree_error&) {
+        throw Error(ErrorKind::upstream, "", "OpStateExt answered without a readable Result.Code");
+    }
+    state.out_sum = root->get<std::string>("Info.OutSum", "");
+    state.op_key = root->get<std::string>("Info.OpKey", "");
+    return state;
+}
+
+OpState query_op_state(const Config& config, const MethodSettings& settings, PaymentId id) {
+    HttpRequest request;
+    request.url = op_state_url(config.opstate_url, settings, id);
+    request.timeout_seconds = config.http_timeout;
+    HttpResponse response = http_request(request);
+    if (response.status != 200) {
+        throw Error(ErrorKind::upstream, "",
+                    "OpStateExt answered HTTP " + std::to_string(response.status));
+    }
+    return parse_op_state(response.body);
+}
+
+} // namespace rk
+
+namespace rk {
+
+namespace {
+
+std::string json_string(const std::string& s) {
+    json::Value v;
+    v.type = json::Value::Type::string;
+    v.text = s;
+    return json::dump(v);
+}
+
+json::Value parse_answer(const HttpResponse& response, const char* what) {
+    if (response.status != 200) {
+        throw Error(ErrorKind::upstream, "",
+                    std::string(what) + " answered HTTP " + std::to_string(response.status));
+    }
+    try {
+        json::Value v = json::parse(response.body, what);
+        if (v.is(json::Value::Type::object)) {
+            return v;
+        }
+    } catch (const Error&) {
+    }
+    throw Error(ErrorKind::upstream, "",
+                std::string(what) + " answered something that is not a JSON object");
+}
+
+std::string text_member(const json::Value& object, const char* key) {
+    const json::Value* v = object.find(key);
+    return v != nullptr && v->is(json::Value::Type::string) ? v->text : "";
+}
+
+} // namespace
+
+std::string refund_jwt(const RefundRequest& request, const std::string& password3) {
+    const std::string header = base64url(R"({"alg":"HS256","typ":"JWT"})");
+    const std::string sum = format_amount(request.amount);
+    const std::string payload =
+        base64url("{\"OpKey\":" + json_string(request.op_key) + ",\"RefundSum\":" + sum +
+                  ",\"InvoiceItems\":[{\"Name\":" + json_string(request.item_name) +
+                  ",\"Quantity\":1,\"Cost\":" + sum +
+                  ",\"Tax\":\"none\",\"PaymentMethod\":\"full_payment\","
+                  "\"PaymentObject\":\"service\"}]}");
+    const std::string signed_part = header + "." + payload;
+    return signed_part + "." + base64url(hmac_sha256(password3, signed_part));
+}
+
+RefundAnswer create_refund(const Config& config, const RefundRequest& request,
+                           const std::string& password3) {
+    HttpRequest create;
+    create.method = "POST";
+    create.url = config.refund_url;
+    create.headers = {{"Content-Type", "application/json"}};
+    create.body = refund_jwt(request, password3);
+    create.timeout_seconds = config.http_timeout;
+    json::Value created = parse_answer(http_request(create), "Refund/Create");
+    const json::Value* success = created.find("success");
+    RefundAnswer answer;
+    answer.request_id = text_member(created, "requestId");
+    if (success == nullptr || !success->boolean || answer.request_id.empty()) {
+        throw Error(ErrorKind::upstream, "",
+                    "Robokassa refused the refund: " + text_member(created, "message"));
+    }
+
+    // GetState lives beside Create: …/Refund/GetState?id=REQUEST.
+    std::string base = config.refund_url.substr(0, config.refund_url.rfind('/') + 1);
+    HttpRequest state;
+    state.url = base + "GetState?id=" + percent_encode(answer.request_id);
+    state.timeout_seconds = config.http_timeout;
+    answer.label = text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
+    return answer;
+}
+
+void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,
+                      PaymentId parent_id) {
+    const std::string out_sum = format_amount(child.amount);
+    const std::string inv_id = std::to_string(child.id);
+    const std::string receipt = child.receipt.empty() ? "" : percent_encode(child.receipt);
+    Form form;
+    form.add("MerchantLogin", settings.shop_id);
+    form.add("InvoiceID", inv_id);
+    form.add("PreviousInvoiceID", std::to_string(parent_id));
+    form.add("OutSum", out_sum);
+    form.add("Description", child.description);
+    if (!receipt.empty()) {
+        form.add("Receipt", receipt);
+    }
+    form.add("SignatureValue",
+             sign(settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id,
+                                                               receipt, settings.password1, {})));
+    HttpRequest request;
+    request.method = "POST";
+    request.url = config.recurring_url;
+    request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    request.body = encode_form(form);
+    request.timeout_seconds = config.http_timeout;
+    HttpResponse response = http_request(request);
+    std::string reply = response.body.substr(0, response.body.find_last_not_of(" \r\n") + 1);
+    if (response.status != 200 || reply != "OK" + inv_id) {
+        throw Error(ErrorKind::upstream, "",
+                    "Robokassa refused the recurring charge (HTTP " +
+                        std::to_string(response.status) + ")");
+    }
+}
+
+} // namespace rk

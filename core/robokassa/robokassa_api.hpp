@@ -1,0 +1,62 @@
+#pragma once
+
+#include "billing/store.hpp"
+#include "robokassa/method_settings.hpp"
+#include "util/config.hpp"
+
+#include <optional>
+#include <string>
+
+namespace rk {
+
+// Robokassa's answer to OpStateExt about one invoice.
+struct OpState {
+    int result_code = -1; // 0 ok, 1 bad signature, 2 no shop, 3 no invoice, 4 duplicate, 1000
+    std::string result_description;
+    std::optional<int> state; // 5 created, 10 cancelled, 20 hold, 50 received, 60 returned,
+                              // 80 suspended, 100 paid
+    std::string out_sum;      // Info/OutSum as sent
+    std::string op_key;       // Info/OpKey: Robokassa's operation id, needed for refunds
+};
+
+// The OpStateExt URL for `id`: MerchantLogin, InvoiceID and
+// Signature = H(MerchantLogin:InvoiceID:Password2).
+std::string op_state_url(const std::string& base_url, const MethodSettings& settings, PaymentId id);
+
+// Parses OpStateExt's XML; throws upstream when it is not that document.
+OpState parse_op_state(const std::string& xml);
+
+// Asks Robokassa; throws upstream on network errors and non-200 replies.
+OpState query_op_state(const Config& config, const MethodSettings& settings, PaymentId id);
+
+} // namespace rk
+
+namespace rk {
+
+// Robokassa's Refund API: a JWT (HS256 under Password #3) with OpKey,
+// RefundSum and InvoiceItems, posted to refund_url; then GetState beside it.
+struct RefundRequest {
+    std::string op_key;
+    Kopecks amount = 0;
+    std::string item_name; // for InvoiceItems
+};
+
+std::string refund_jwt(const RefundRequest& request, const std::string& password3);
+
+struct RefundAnswer {
+    std::string request_id;
+    std::string label; // GetState's "finished", "processing", "canceled"
+};
+
+// Creates the refund and asks its state once. Throws upstream when Robokassa
+// refuses or cannot be reached.
+RefundAnswer create_refund(const Config& config, const RefundRequest& request,
+                           const std::string& password3);
+
+// Robokassa's recurring charge: POST to recurring_url with MerchantLogin,
+// InvoiceID, PreviousInvoiceID, OutSum, Description and the init signature.
+// Robokassa answers "OK<InvoiceID>" and later calls ResultURL as usual.
+void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,
+                      PaymentId parent_id);
+
+} // namespace rk

@@ -1,0 +1,81 @@
+#include "stripe/stripe_store.hpp"
+
+#include <ctime>
+
+namespace rk::stripe {
+
+namespace {
+
+const char* const k_columns =
+    "SELECT m.id, m.name, s.secret_key, s.publishable_key, s.webhook_secret FROM methods m "
+    "JOIN stripe_methods s ON s.method_id = m.id WHERE m.module = 'pmstripe' ";
+
+StripeMethod read_method(const sql::Statement& st) {
+    StripeMethod m;
+    m.id = st.column_int64(0);
+    m.name = st.column_text(1);
+    m.keys.secret_key = st.column_text(2);
+    m.keys.publishable_key = st.column_text(3);
+    m.keys.webhook_secret = st.column_text(4);
+    return m;
+}
+
+} // namespace
+
+MethodId add_stripe_method(Store& store, const std::string& name, const StripeKeys& keys) {
+    sql::Transaction tx(store.db());
+    MethodId id = store.add_module_method(tx, name, k_module);
+    store.db()
+        .prepare("INSERT INTO stripe_methods (method_id, secret_key, publishable_key, "
+                 "webhook_secret) VALUES (?, ?, ?, ?)")
+        .bind(1, id)
+        .bind(2, keys.secret_key)
+        .bind(3, keys.publishable_key)
+        .bind(4, keys.webhook_secret)
+        .run();
+    tx.commit();
+    return id;
+}
+
+std::optional<StripeMethod> find_stripe_method(Store& store, MethodId id) {
+    auto st = store.db().prepare(std::string(k_columns) + "AND m.id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return read_method(st);
+}
+
+std::vector<StripeMethod> list_stripe_methods(Store& store) {
+    auto st = store.db().prepare(std::string(k_columns) + "ORDER BY m.id");
+    std::vector<StripeMethod> out;
+    while (st.step()) {
+        out.push_back(read_method(st));
+    }
+    return out;
+}
+
+bool event_seen(Store& store, sql::Transaction&, const std::string& event_id) {
+    auto st = store.db().prepare("SELECT 1 FROM stripe_events WHERE event_id = ?");
+    st.bind(1, event_id);
+    return st.step();
+}
+
+void record_event(Store& store, sql::Transaction&, const ProcessedEvent& e) {
+    auto st = store.db().prepare("INSERT INTO stripe_events (event_id, type, method_id, "
+                                 "payment_id, verdict, received_at) VALUES (?, ?, ?, ?, ?, ?)");
+    st.bind(1, e.event_id).bind(2, e.type);
+    if (e.method_id) {
+        st.bind(3, *e.method_id);
+    } else {
+        st.bind_null(3);
+    }
+    if (e.payment_id) {
+        st.bind(4, *e.payment_id);
+    } else {
+        st.bind_null(4);
+    }
+    st.bind(5, e.verdict).bind(6, static_cast<std::int64_t>(std::time(nullptr))).run();
+}
+
+} // namespace rk::stripe

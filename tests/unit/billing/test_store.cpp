@@ -1,0 +1,629 @@
+// core/store.hpp and core/sqlite.hpp: the billing store on real SQLite files.
+#include "billing/store.hpp"
+#include "unit_support.hpp"
+#include "util/paths.hpp"
+
+#include <gtest/gtest.h>
+#include <limits>
+#include <sys/stat.h>
+
+using rk::PaymentId;
+using rk::PaymentStatus;
+using rk::Transition;
+using rk::sql::OpenMode;
+using rk::test::error_from;
+
+namespace {
+
+constexpr PaymentId k_max_id = std::numeric_limits<PaymentId>::max();
+
+rk::MethodSettings method_settings() {
+    rk::MethodSettings s;
+    s.shop_id = "demo";
+    s.password1 = "Passw0rdOne";
+    s.password2 = "Passw0rdTwo";
+    s.password3 = "Passw0rdThree";
+    s.hash_algorithm = rk::HashAlgorithm::sha256;
+    s.test_mode = true;
+    s.inc_curr_label = "BankCard";
+    s.gateway_url = "http://127.0.0.1:8080/pay";
+    s.recurring = true;
+    return s;
+}
+
+mode_t mode_of(const std::string& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw std::runtime_error("cannot stat " + path);
+    }
+    return st.st_mode & 07777;
+}
+
+class StoreTest : public ::testing::Test {
+protected:
+    StoreTest() : m_store(rk::Store::open(m_dir / "store.db", OpenMode::create_if_missing, 1000)) {
+        m_method = m_store.add_method("Robokassa", method_settings());
+    }
+
+    PaymentId add_payment(rk::Kopecks amount = 99000) {
+        rk::NewPayment p;
+        p.method_id = m_method;
+        p.amount = amount;
+        return m_store.add_payment(p);
+    }
+
+    PaymentStatus status_of(PaymentId id) { return m_store.find_payment(id).value().status; }
+
+    // Runs `f` in its own committed transaction.
+    template <typename F>
+    Transition committed(F f) {
+        rk::sql::Transaction tx(m_store.db());
+        Transition result = f(tx);
+        tx.commit();
+        return result;
+    }
+    Transition in_pay(PaymentId id) {
+        return committed([&](auto& tx) { return m_store.mark_in_pay(tx, id, "test"); });
+    }
+    Transition paid(PaymentId id, const std::string& external_id = "op-1") {
+        return committed([&](auto& tx) { return m_store.mark_paid(tx, id, external_id, "test"); });
+    }
+    Transition cancelled(PaymentId id) {
+        return committed([&](auto& tx) { return m_store.mark_cancelled(tx, id, "test"); });
+    }
+    Transition fraud(PaymentId id) {
+        return committed([&](auto& tx) { return m_store.mark_fraud(tx, id, "test"); });
+    }
+    Transition refund(PaymentId id, rk::Kopecks amount) {
+        return committed([&](auto& tx) { return m_store.add_refund(tx, id, amount, "test"); });
+    }
+
+    std::int64_t count_rows(const std::string& table) {
+        auto st = m_store.db().prepare("SELECT count(*) FROM " + table);
+        st.step();
+        return st.column_int64(0);
+    }
+
+    rk::test::TempDir m_dir;
+    rk::Store m_store;
+    rk::MethodId m_method = 0;
+};
+
+} // namespace
+
+// ---- Opening --------------------------------------------------------------
+
+class StoreOpen : public rk::test::Mgr5RootTest {};
+
+TEST_F(StoreOpen, CreatesVarAndTheFileWithPrivateModes) {
+    const mode_t old_umask = ::umask(022);
+    {
+        rk::Store store = rk::Store::open_default(OpenMode::create_if_missing, 1000);
+        store.add_method("m", method_settings());
+    }
+    ::umask(old_umask);
+    EXPECT_EQ(rk::database_path(), m_root / "var/pmrobokassa.db");
+    EXPECT_EQ(mode_of(m_root / "var"), 0750u);
+    EXPECT_EQ(mode_of(m_root / "var/pmrobokassa.db"), 0640u);
+}
+
+TEST_F(StoreOpen, UsesWalAndSetsTheSchemaVersion) {
+    rk::Store store = rk::Store::open_default(OpenMode::create_if_missing, 1000);
+    auto journal_mode = store.db().prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(journal_mode.step());
+    EXPECT_EQ(journal_mode.column_text(0), "wal");
+    auto version = store.db().prepare("PRAGMA user_version");
+    ASSERT_TRUE(version.step());
+    EXPECT_GT(version.column_int(0), 0);
+    auto foreign_keys = store.db().prepare("PRAGMA foreign_keys");
+    ASSERT_TRUE(foreign_keys.step());
+    EXPECT_EQ(foreign_keys.column_int(0), 1);
+}
+
+TEST_F(StoreOpen, ReopeningKeepsTheData) {
+    const std::string path = m_root / "store.db";
+    PaymentId id = 0;
+    std::string secret;
+    {
+        rk::Store store = rk::Store::open(path, OpenMode::create_if_missing, 1000);
+        rk::NewPayment p;
+        p.method_id = store.add_method("Robokassa", method_settings());
+        p.amount = 12345;
+        p.description = "VPS «Старт»";
+        id = store.add_payment(p);
+        secret = store.link_secret();
+    }
+    rk::Store store = rk::Store::open(path, OpenMode::existing, 1000);
+    auto payment = store.find_payment(id);
+    ASSERT_TRUE(payment);
+    EXPECT_EQ(payment->amount, 12345);
+    EXPECT_EQ(payment->description, "VPS «Старт»");
+    EXPECT_EQ(store.list_methods().size(), 1u);
+    EXPECT_EQ(store.link_secret(), secret);
+}
+
+TEST_F(StoreOpen, RefusesACorruptFileAndLeavesItAlone) {
+    const std::string path = m_root / "store.db";
+    std::string garbage;
+    for (int i = 0; i < 4096; ++i) {
+        garbage += static_cast<char>((i * 37 + 11) & 0xff);
+    }
+    rk::test::write_file(path, garbage);
+    for (OpenMode mode : {OpenMode::create_if_missing, OpenMode::existing}) {
+        auto error = error_from([&] { rk::Store::open(path, mode, 1000); });
+        ASSERT_TRUE(error);
+        EXPECT_NE(error->kind(), rk::ErrorKind::bad_input);
+        EXPECT_EQ(rk::test::read_file(path), garbage);
+    }
+}
+
+TEST_F(StoreOpen, RefusesATextFileAndLeavesItAlone) {
+    const std::string path = m_root / "store.db";
+    const std::string text = "this is not a database, it is somebody's notes\n";
+    rk::test::write_file(path, text);
+    EXPECT_TRUE(error_from([&] { rk::Store::open(path, OpenMode::create_if_missing, 1000); }));
+    EXPECT_EQ(rk::test::read_file(path), text);
+}
+
+TEST_F(StoreOpen, ExistingModeOnAMissingFileFailsAndCreatesNothing) {
+    const std::string path = m_root / "missing.db";
+    auto error = error_from([&] { rk::Store::open(path, OpenMode::existing, 1000); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
+    EXPECT_FALSE(rk::test::exists(path));
+
+    error = error_from([] { rk::Store::open_default(OpenMode::existing, 1000); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
+    EXPECT_FALSE(rk::test::exists(m_root / "var"));
+}
+
+TEST_F(StoreOpen, AnUnwritableDirectoryIsStoreUnavailable) {
+    rk::test::write_file(m_root / "file", "");
+    auto error = error_from(
+        [&] { rk::Store::open(m_root / "file/store.db", OpenMode::create_if_missing, 1000); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
+}
+
+// ---- Methods and payments -------------------------------------------------
+
+TEST_F(StoreTest, MethodRoundTrip) {
+    auto method = m_store.find_method(m_method);
+    ASSERT_TRUE(method);
+    const rk::MethodSettings expected = method_settings();
+    EXPECT_EQ(method->name, "Robokassa");
+    EXPECT_EQ(method->settings.shop_id, expected.shop_id);
+    EXPECT_EQ(method->settings.password1, expected.password1);
+    EXPECT_EQ(method->settings.password2, expected.password2);
+    EXPECT_EQ(method->settings.password3, expected.password3);
+    EXPECT_EQ(method->settings.hash_algorithm, expected.hash_algorithm);
+    EXPECT_EQ(method->settings.test_mode, expected.test_mode);
+    EXPECT_EQ(method->settings.inc_curr_label, expected.inc_curr_label);
+    EXPECT_EQ(method->settings.gateway_url, expected.gateway_url);
+    EXPECT_EQ(method->settings.recurring, expected.recurring);
+    EXPECT_FALSE(m_store.find_method(m_method + 1));
+}
+
+TEST_F(StoreTest, PaymentRoundTrip) {
+    rk::NewPayment p;
+    p.method_id = m_method;
+    p.amount = 150050;
+    p.currency = "USD";
+    p.description = "Хостинг <VPS> & \"домен\"";
+    p.email = "client@example.com";
+    p.receipt = R"({"sno":"osn","items":[]})";
+    PaymentId id = m_store.add_payment(p);
+    auto payment = m_store.find_payment(id);
+    ASSERT_TRUE(payment);
+    EXPECT_EQ(payment->id, id);
+    EXPECT_EQ(payment->method_id, m_method);
+    EXPECT_EQ(payment->amount, 150050);
+    EXPECT_EQ(payment->currency, "USD");
+    EXPECT_EQ(payment->description, p.description);
+    EXPECT_EQ(payment->email, p.email);
+    EXPECT_EQ(payment->receipt, p.receipt);
+    EXPECT_EQ(payment->status, PaymentStatus::created);
+    EXPECT_EQ(payment->refunded, 0);
+    EXPECT_FALSE(payment->paid_at);
+    EXPECT_FALSE(payment->parent_id);
+    EXPECT_GT(payment->created_at, 0);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::created), 1);
+}
+
+TEST_F(StoreTest, UnknownMethodIsNotFound) {
+    rk::NewPayment p;
+    p.method_id = m_method + 100;
+    p.amount = 100;
+    auto error = error_from([&] { m_store.add_payment(p); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::not_found);
+    EXPECT_TRUE(m_store.list_payments(std::nullopt).empty());
+}
+
+TEST_F(StoreTest, ExplicitIdIsUsedAndAutoIdsFollowIt) {
+    rk::NewPayment p;
+    p.id = 1000;
+    p.method_id = m_method;
+    p.amount = 100;
+    EXPECT_EQ(m_store.add_payment(p), 1000);
+    EXPECT_EQ(add_payment(), 1001);
+}
+
+TEST_F(StoreTest, TakenIdIsAConflictAndChangesNothing) {
+    PaymentId id = add_payment(500);
+    rk::NewPayment p;
+    p.id = id;
+    p.method_id = m_method;
+    p.amount = 700;
+    auto error = error_from([&] { m_store.add_payment(p); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::conflict);
+    EXPECT_EQ(m_store.find_payment(id)->amount, 500);
+    EXPECT_EQ(m_store.list_payments(std::nullopt).size(), 1u);
+}
+
+TEST_F(StoreTest, LargestIdWorksThenAutoIdIsRefusedCleanly) {
+    rk::NewPayment p;
+    p.id = k_max_id;
+    p.method_id = m_method;
+    p.amount = 100;
+    EXPECT_EQ(m_store.add_payment(p), k_max_id);
+    ASSERT_TRUE(m_store.find_payment(k_max_id));
+    EXPECT_EQ(paid(k_max_id), Transition::applied);
+
+    auto error = error_from([&] { add_payment(); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::conflict);
+    EXPECT_EQ(m_store.list_payments(std::nullopt).size(), 1u);
+    EXPECT_FALSE(m_store.db().in_transaction());
+}
+
+TEST_F(StoreTest, ListsPaymentsByStatus) {
+    PaymentId a = add_payment();
+    PaymentId b = add_payment();
+    PaymentId c = add_payment();
+    in_pay(b);
+    paid(c);
+    EXPECT_EQ(m_store.list_payments(std::nullopt).size(), 3u);
+    auto created = m_store.list_payments(PaymentStatus::created);
+    ASSERT_EQ(created.size(), 1u);
+    EXPECT_EQ(created[0].id, a);
+    auto in_pay_list = m_store.list_payments(PaymentStatus::in_pay);
+    ASSERT_EQ(in_pay_list.size(), 1u);
+    EXPECT_EQ(in_pay_list[0].id, b);
+    EXPECT_TRUE(m_store.list_payments(PaymentStatus::cancelled).empty());
+}
+
+TEST_F(StoreTest, PanelInPayListIsKeptPerIdAndHonoursTheMinimumAge) {
+    // Panel mode's ids are BILLmanager's: no row in our payments table.
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.remember_panel_in_pay(tx, 9001);
+        m_store.remember_panel_in_pay(tx, 9002);
+        m_store.remember_panel_in_pay(tx, 9001); // a second visit of the link
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9001, 9002}));
+    EXPECT_TRUE(m_store.panel_in_pay(3600).empty());
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.forget_panel_in_pay(tx, 9001);
+        m_store.forget_panel_in_pay(tx, 9003); // never remembered: nothing to do
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9002}));
+    {
+        rk::sql::Transaction tx(m_store.db()); // rolled back: nothing half-written
+        m_store.forget_panel_in_pay(tx, 9002);
+    }
+    EXPECT_EQ(m_store.panel_in_pay(0), (std::vector<PaymentId>{9002}));
+}
+
+TEST_F(StoreTest, StaleInPayHonoursTheMinimumAge) {
+    add_payment();
+    PaymentId b = add_payment();
+    in_pay(b);
+    auto stale = m_store.stale_in_pay(0);
+    ASSERT_EQ(stale.size(), 1u);
+    EXPECT_EQ(stale[0].id, b);
+    EXPECT_TRUE(m_store.stale_in_pay(3600).empty());
+}
+
+// ---- Transitions ----------------------------------------------------------
+
+TEST_F(StoreTest, NewToInPayIsApplied) {
+    PaymentId id = add_payment();
+    EXPECT_EQ(in_pay(id), Transition::applied);
+    EXPECT_EQ(status_of(id), PaymentStatus::in_pay);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::in_pay), 1);
+}
+
+TEST_F(StoreTest, InPayToInPayIsAlready) {
+    PaymentId id = add_payment();
+    in_pay(id);
+    EXPECT_EQ(in_pay(id), Transition::already);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::in_pay), 1);
+}
+
+TEST_F(StoreTest, NewToPaidIsApplied) {
+    PaymentId id = add_payment();
+    EXPECT_EQ(paid(id, "op-42"), Transition::applied);
+    auto payment = m_store.find_payment(id);
+    EXPECT_EQ(payment->status, PaymentStatus::paid);
+    EXPECT_EQ(payment->external_id, "op-42");
+    EXPECT_TRUE(payment->paid_at);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::paid), 1);
+}
+
+TEST_F(StoreTest, InPayToPaidIsApplied) {
+    PaymentId id = add_payment();
+    in_pay(id);
+    EXPECT_EQ(paid(id), Transition::applied);
+    EXPECT_EQ(status_of(id), PaymentStatus::paid);
+}
+
+TEST_F(StoreTest, PaidToPaidCreditsNothing) {
+    PaymentId id = add_payment();
+    ASSERT_EQ(paid(id, "first"), Transition::applied);
+    EXPECT_EQ(paid(id, "second"), Transition::already);
+    EXPECT_EQ(paid(id, "second"), Transition::already);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::paid), 1);
+    EXPECT_EQ(m_store.find_payment(id)->external_id, "first");
+}
+
+TEST_F(StoreTest, CancelledCannotGoBackToInPayOrPaid) {
+    PaymentId id = add_payment();
+    ASSERT_EQ(cancelled(id), Transition::applied);
+    EXPECT_EQ(in_pay(id), Transition::refused);
+    EXPECT_EQ(paid(id), Transition::refused);
+    EXPECT_EQ(status_of(id), PaymentStatus::cancelled);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::paid), 0);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::in_pay), 0);
+}
+
+TEST_F(StoreTest, NewAndInPayCanBeCancelled) {
+    PaymentId a = add_payment();
+    PaymentId b = add_payment();
+    in_pay(b);
+    EXPECT_EQ(cancelled(a), Transition::applied);
+    EXPECT_EQ(cancelled(b), Transition::applied);
+    EXPECT_EQ(cancelled(b), Transition::already);
+    EXPECT_EQ(status_of(a), PaymentStatus::cancelled);
+    EXPECT_EQ(status_of(b), PaymentStatus::cancelled);
+}
+
+TEST_F(StoreTest, PaidCannotBeCancelled) {
+    PaymentId id = add_payment();
+    paid(id);
+    EXPECT_EQ(cancelled(id), Transition::refused);
+    EXPECT_EQ(status_of(id), PaymentStatus::paid);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::cancelled), 0);
+}
+
+TEST_F(StoreTest, FraudFromNewInPayAndPaid) {
+    PaymentId a = add_payment();
+    PaymentId b = add_payment();
+    PaymentId c = add_payment();
+    in_pay(b);
+    paid(c);
+    for (PaymentId id : {a, b, c}) {
+        EXPECT_EQ(fraud(id), Transition::applied) << id;
+        EXPECT_EQ(status_of(id), PaymentStatus::fraud);
+        EXPECT_EQ(fraud(id), Transition::already);
+        EXPECT_EQ(paid(id), Transition::refused);
+    }
+}
+
+TEST_F(StoreTest, FraudIsRefusedForCancelled) {
+    PaymentId id = add_payment();
+    cancelled(id);
+    EXPECT_EQ(fraud(id), Transition::refused);
+    EXPECT_EQ(status_of(id), PaymentStatus::cancelled);
+}
+
+TEST_F(StoreTest, PartialThenRemainingRefundEndsRefunded) {
+    PaymentId id = add_payment(10000);
+    paid(id);
+    EXPECT_EQ(refund(id, 3000), Transition::applied);
+    EXPECT_EQ(status_of(id), PaymentStatus::paid);
+    EXPECT_EQ(m_store.find_payment(id)->refunded, 3000);
+    EXPECT_EQ(refund(id, 7000), Transition::applied);
+    auto payment = m_store.find_payment(id);
+    EXPECT_EQ(payment->status, PaymentStatus::refunded);
+    EXPECT_EQ(payment->refunded, 10000);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::refunded), 1);
+    EXPECT_EQ(refund(id, 1), Transition::already);
+    EXPECT_EQ(m_store.find_payment(id)->refunded, 10000);
+}
+
+TEST_F(StoreTest, FullRefundAtOnceEndsRefunded) {
+    PaymentId id = add_payment(10000);
+    paid(id);
+    EXPECT_EQ(refund(id, 10000), Transition::applied);
+    EXPECT_EQ(status_of(id), PaymentStatus::refunded);
+}
+
+TEST_F(StoreTest, RefundOverTheRemainderIsAConflictAndChangesNothing) {
+    PaymentId id = add_payment(10000);
+    paid(id);
+    refund(id, 6000);
+    const std::int64_t history = count_rows("status_history");
+    for (rk::Kopecks amount :
+         {rk::Kopecks{4001}, rk::Kopecks{10000}, rk::Kopecks{0}, rk::Kopecks{-1}}) {
+        auto error = error_from([&] { refund(id, amount); });
+        ASSERT_TRUE(error) << amount;
+        EXPECT_EQ(error->kind(), rk::ErrorKind::conflict) << amount;
+    }
+    auto payment = m_store.find_payment(id);
+    EXPECT_EQ(payment->refunded, 6000);
+    EXPECT_EQ(payment->status, PaymentStatus::paid);
+    EXPECT_EQ(count_rows("status_history"), history);
+    EXPECT_FALSE(m_store.db().in_transaction());
+}
+
+TEST_F(StoreTest, RefundOfAnUnpaidPaymentIsRefused) {
+    PaymentId a = add_payment(10000);
+    PaymentId b = add_payment(10000);
+    PaymentId c = add_payment(10000);
+    in_pay(b);
+    cancelled(c);
+    for (PaymentId id : {a, b, c}) {
+        EXPECT_EQ(refund(id, 100), Transition::refused) << id;
+        EXPECT_EQ(m_store.find_payment(id)->refunded, 0);
+        EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::refunded), 0);
+    }
+}
+
+TEST_F(StoreTest, UnknownIdIsNotFound) {
+    const PaymentId unknown = add_payment() + 1;
+    const std::int64_t history = count_rows("status_history");
+    std::vector<std::optional<rk::Error>> errors = {
+        error_from([&] { in_pay(unknown); }), error_from([&] { paid(unknown); }),
+        error_from([&] { cancelled(unknown); }), error_from([&] { fraud(unknown); }),
+        error_from([&] { refund(unknown, 1); })};
+    for (const auto& error : errors) {
+        ASSERT_TRUE(error);
+        EXPECT_EQ(error->kind(), rk::ErrorKind::not_found);
+    }
+    EXPECT_EQ(count_rows("status_history"), history);
+    EXPECT_FALSE(m_store.find_payment(unknown));
+}
+
+TEST_F(StoreTest, UncommittedTransactionLeavesNothing) {
+    PaymentId id = add_payment();
+    const std::int64_t history = count_rows("status_history");
+    {
+        rk::sql::Transaction tx(m_store.db());
+        EXPECT_TRUE(m_store.db().in_transaction());
+        EXPECT_EQ(m_store.mark_paid(tx, id, "op", "test"), Transition::applied);
+        rk::Notification n;
+        n.source = "rkresult";
+        n.payment_id = id;
+        n.verdict = "credited";
+        m_store.record_notification(tx, n);
+        EXPECT_EQ(status_of(id), PaymentStatus::paid); // visible inside the transaction
+    }
+    EXPECT_FALSE(m_store.db().in_transaction());
+    EXPECT_EQ(status_of(id), PaymentStatus::created);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::paid), 0);
+    EXPECT_EQ(count_rows("status_history"), history);
+    EXPECT_TRUE(m_store.journal(std::nullopt).empty());
+    // And the payment can still be paid afterwards.
+    EXPECT_EQ(paid(id), Transition::applied);
+}
+
+TEST_F(StoreTest, TransactionSurvivesAnExceptionBetweenSteps) {
+    PaymentId id = add_payment();
+    auto error = error_from([&] {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.mark_in_pay(tx, id, "test");
+        m_store.mark_paid(tx, id + 1000, "op", "test"); // unknown: throws
+        tx.commit();
+    });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(status_of(id), PaymentStatus::created);
+    EXPECT_EQ(m_store.count_transitions_to(id, PaymentStatus::in_pay), 0);
+}
+
+// ---- Journal --------------------------------------------------------------
+
+TEST_F(StoreTest, JournalRoundTrip) {
+    PaymentId id = add_payment();
+    rk::Notification first;
+    first.source = "rkresult";
+    first.payment_id = id;
+    first.params = "OutSum=990.00&InvId=" + std::to_string(id) + "&Shp_x=%D0%98";
+    first.verdict = "credited";
+    first.reason = "signature and amount match";
+    first.reply_status = 200;
+    first.reply_body = "OK" + std::to_string(id);
+    rk::Notification second;
+    second.source = "rkresult";
+    second.params = "InvId=abc";
+    second.verdict = "refused";
+    second.reason = "InvId: must be a payment id";
+    second.reply_status = 400;
+    second.reply_body = "bad request";
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.record_notification(tx, first);
+        m_store.record_notification(tx, second);
+        tx.commit();
+    }
+    auto all = m_store.journal(std::nullopt);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_LT(all[0].id, all[1].id);
+    for (std::size_t i = 0; i < 2; ++i) {
+        const rk::Notification& expected = i == 0 ? first : second;
+        const rk::Notification& got = all[i].notification;
+        EXPECT_GT(all[i].received_at, 0);
+        EXPECT_EQ(got.source, expected.source);
+        EXPECT_EQ(got.payment_id, expected.payment_id);
+        EXPECT_EQ(got.params, expected.params);
+        EXPECT_EQ(got.verdict, expected.verdict);
+        EXPECT_EQ(got.reason, expected.reason);
+        EXPECT_EQ(got.reply_status, expected.reply_status);
+        EXPECT_EQ(got.reply_body, expected.reply_body);
+    }
+    auto for_payment = m_store.journal(id);
+    ASSERT_EQ(for_payment.size(), 1u);
+    EXPECT_EQ(for_payment[0].notification.verdict, "credited");
+    EXPECT_TRUE(m_store.journal(id + 1).empty());
+}
+
+// ---- Payment links --------------------------------------------------------
+
+TEST_F(StoreTest, LinkKeyIs32HexAndDiffersById) {
+    const std::string secret = m_store.link_secret();
+    EXPECT_GE(secret.size(), 16u);
+    const std::string key1 = rk::payment_link_key(secret, 1);
+    const std::string key2 = rk::payment_link_key(secret, 2);
+    EXPECT_EQ(key1.size(), 32u);
+    EXPECT_EQ(key1.find_first_not_of("0123456789abcdef"), std::string::npos) << key1;
+    EXPECT_NE(key1, key2);
+    EXPECT_EQ(rk::payment_link_key(secret, 1), key1);
+    EXPECT_TRUE(rk::payment_link_key_matches(secret, 1, key1));
+    EXPECT_FALSE(rk::payment_link_key_matches(secret, 2, key1));
+    EXPECT_FALSE(rk::payment_link_key_matches(secret, 1, key1.substr(0, 31)));
+    EXPECT_FALSE(rk::payment_link_key_matches(secret, 1, ""));
+    // The key is an HMAC under the secret, not a plain hash of the id.
+    EXPECT_EQ(key1, rk::hmac_sha256_hex(secret, "rkpayment:1").substr(0, 32));
+}
+
+TEST_F(StoreTest, LinkKeyMatchesCaseInsensitively) {
+    const std::string secret = m_store.link_secret();
+    std::string key = rk::payment_link_key(secret, k_max_id);
+    for (char& c : key) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    EXPECT_TRUE(rk::payment_link_key_matches(secret, k_max_id, key));
+}
+
+TEST_F(StoreTest, LinkKeysDifferBetweenInstallations) {
+    rk::Store other = rk::Store::open(m_dir / "other.db", OpenMode::create_if_missing, 1000);
+    ASSERT_NE(other.link_secret(), m_store.link_secret());
+    EXPECT_NE(rk::payment_link_key(other.link_secret(), 1),
+              rk::payment_link_key(m_store.link_secret(), 1));
+    EXPECT_FALSE(rk::payment_link_key_matches(other.link_secret(), 1,
+                                              rk::payment_link_key(m_store.link_secret(), 1)));
+}
+
+// ---- Payment ids ----------------------------------------------------------
+
+TEST(PaymentIdParse, AcceptsTheWholeRange) {
+    EXPECT_EQ(rk::parse_payment_id("1", "InvId"), 1);
+    EXPECT_EQ(rk::parse_payment_id("10", "InvId"), 10);
+    EXPECT_EQ(rk::parse_payment_id("9223372036854775807", "InvId"), k_max_id);
+}
+
+TEST(PaymentIdParse, RefusesEverythingElseNamingTheField) {
+    for (const char* text :
+         {"0", "-1", "01", "00", " 1", "1 ", "9223372036854775808", "18446744073709551615",
+          "18446744073709551616", "99999999999999999999", "1e3", "", "+1", "1.0", "0x1", "١"}) {
+        auto error = error_from([&] { rk::parse_payment_id(text, "elid"); });
+        ASSERT_TRUE(error) << "accepted '" << text << "'";
+        EXPECT_EQ(error->kind(), rk::ErrorKind::bad_input) << text;
+        EXPECT_EQ(error->field(), "elid") << text;
+    }
+}
