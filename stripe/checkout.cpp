@@ -70,13 +70,15 @@ HttpResponse stripe_post(const Config& config, const StripeMethod& method, const
 }
 
 // The key Stripe deduplicates the n-th session of a payment by: two visits
-// at once that both find no usable session get one session, not two. Keyed
-// by the installation's secret so that another store (payment ids start at 1
-// again) never gets this one's session; it reveals nothing of the secret.
-std::string session_idempotency_key(Store& store, PaymentId id, int n) {
+// at once that both find no usable session get one session, not two. It
+// covers the form too, since Stripe refuses a key sent again with other
+// parameters (another language) for a day. Keyed by the installation's
+// secret so that another store (payment ids start at 1 again) never gets
+// this one's session; it reveals nothing of the secret.
+std::string session_idempotency_key(Store& store, PaymentId id, int n, const std::string& form) {
     return "pmstripe-" +
-           hmac_sha256_hex(store.link_secret(),
-                           "checkout-session:" + std::to_string(id) + ":" + std::to_string(n))
+           hmac_sha256_hex(store.link_secret(), "checkout-session:" + std::to_string(id) + ":" +
+                                                    std::to_string(n) + ":" + form)
                .substr(0, 40);
 }
 
@@ -254,8 +256,9 @@ Reply handle_checkout(const CgiInput& input, CgiContext& context) {
     }
 
     const std::string form = checkout_session_form(*payment, *config.manager_url, language);
-    const CheckoutSession session = create_session(
-        config, *method, form, id, session_idempotency_key(store, id, session_count(store, id)));
+    const CheckoutSession session =
+        create_session(config, *method, form, id,
+                       session_idempotency_key(store, id, session_count(store, id), form));
     record_session(store, id, session);
 
     if (payment->status == PaymentStatus::created) {
