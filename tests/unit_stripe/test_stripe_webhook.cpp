@@ -4,6 +4,7 @@
 #include "payment_form.hpp"
 #include "stripe_signature.hpp"
 #include "stripe_store.hpp"
+#include "text.hpp"
 #include "unit_support.hpp"
 #include "webhook.hpp"
 
@@ -320,6 +321,18 @@ TEST_F(StripeStoreTest, AnUnsignedRequestIsJournaledWithABoundedPrefix) {
     EXPECT_LE(params.size(), 1024u + 32u) << params.size();
     EXPECT_NE(params.find("bytes)"), std::string::npos);
     EXPECT_NE(std::get<1>(entries[0]).find("matches no Stripe method"), std::string::npos);
+
+    // Cut at a character's boundary: two-byte letters across the 1 KiB mark.
+    std::string letters;
+    for (int i = 0; i < 700; ++i) {
+        letters += "\xd1\x8f";
+    }
+    std::string cyrillic = "{\"x\": \"" + letters + "\"}";
+    EXPECT_EQ(webhook(cyrillic, sign(cyrillic, now(), "whsec_forgedforgedforged")).status, 400);
+    const std::string kept = std::get<0>(unsigned_journal().back());
+    EXPECT_TRUE(rk::is_valid_utf8(kept));
+    EXPECT_LE(kept.find("..."), 1024u);
+    EXPECT_EQ(cyrillic.rfind(kept.substr(0, kept.find("...")), 0), 0u);
 
     // A signed one keeps its whole body.
     EXPECT_EQ(signed_webhook(body).status, 200);
