@@ -1,4 +1,4 @@
-// stpayment: see CONTRACT §6. The Checkout Session logic lives in rkstripe.
+// stpayment: see docs/stripe.md. The Checkout Session logic lives in rkstripe.
 #include "stripe/checkout.hpp"
 
 int main() {

@@ -1,4 +1,4 @@
-// stwebhook: see CONTRACT §6. Verify, decide, store and reply live in rkstripe.
+// stwebhook: see docs/stripe.md. Verify, decide, store and reply live in rkstripe.
 #include "stripe/webhook.hpp"
 
 int main() {

@@ -31,6 +31,14 @@ StripeMethod require_method(Store& store, const std::string& text) {
 
 } // namespace
 
+void require_manager_url(const Config& config) {
+    if (!config.manager_url) {
+        throw bad_input("manager_url",
+                        "is not set in etc/pmrobokassa.conf: Stripe Checkout needs it for the "
+                        "success and cancel URLs that bring the customer back to the panel");
+    }
+}
+
 void command_method_add(Context& ctx) {
     const std::string& name = cli::method_name_option(ctx);
     const cli::OptionFields mapping = {{"secret-key", "secret_key"},
@@ -38,6 +46,7 @@ void command_method_add(Context& ctx) {
                                        {"webhook-secret", "webhook_secret"}};
     StripeKeys keys =
         cli::validate_options(cli::fields_from_options(ctx, mapping), mapping, parse_stripe_keys);
+    require_manager_url(ctx.config);
     Store store = open_store(ctx);
     MethodId id = add_stripe_method(store, name, keys);
     log::info("Stripe method " + std::to_string(id) + " added (" +
@@ -66,12 +75,15 @@ void command_method_show(Context& ctx) {
             << "\n"
             << "In Stripe's dashboard (Developers -> Webhooks -> Add endpoint):\n"
             << "  Endpoint URL: " << cli::callback_origin(ctx.config) << "/mancgi/stwebhook\n"
-            << "  Events:       checkout.session.completed, invoice.payment_succeeded, "
-               "invoice.payment_failed\n"
+            << "  Events:       checkout.session.completed, "
+               "checkout.session.async_payment_succeeded,\n"
+               "                checkout.session.async_payment_failed, "
+               "invoice.payment_succeeded, invoice.payment_failed\n"
             << "  Then store the endpoint's signing secret (whsec_...) with this method.\n";
     if (!ctx.config.manager_url) {
-        ctx.out << "Set manager_url in etc/pmrobokassa.conf: Checkout needs it for its "
-                   "success and cancel URLs.\n";
+        ctx.out << "\nWARNING: manager_url is not set in etc/pmrobokassa.conf: until it is, "
+                   "customers get \"this payment method is not available\" (503), as Checkout "
+                   "needs it for its success and cancel URLs.\n";
     }
 }
 

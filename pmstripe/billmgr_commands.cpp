@@ -20,7 +20,10 @@ void command_config(Context& ctx) {
 
 void command_pmvalidate(Context& ctx) {
     cli::run_pmvalidate(ctx, {"secret_key", "publishable_key", "webhook_secret"},
-                        [](const KeyFields& fields) { parse_stripe_keys(fields); });
+                        [&ctx](const KeyFields& fields) {
+                            parse_stripe_keys(fields);
+                            require_manager_url(ctx.config);
+                        });
 }
 
 } // namespace rk::stripe::module

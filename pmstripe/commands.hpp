@@ -6,9 +6,14 @@ namespace rk::stripe::module {
 
 using cli::Context;
 
-// BILLmanager's protocol (CONTRACT §3, §6): XML on stdout.
+// BILLmanager's protocol (docs/stripe.md): XML on stdout.
 void command_config(Context& ctx);
 void command_pmvalidate(Context& ctx);
+
+// Checkout sends the customer back to the panel: without manager_url every
+// payment would fail, so saving a method is refused (bad_input naming
+// manager_url) until the configuration has it.
+void require_manager_url(const Config& config);
 
 // Standalone administration.
 void command_method_add(Context& ctx);

@@ -1,5 +1,5 @@
 // pmstripe: BILLmanager's payment module for Stripe, on the same store,
-// configuration and conventions as pmrobokassa (CONTRACT §6).
+// configuration and conventions as pmrobokassa (docs/stripe.md).
 //   pmstripe --command NAME [options]
 #include "commands.hpp"
 

@@ -102,6 +102,24 @@ CREATE TABLE panel_in_pay (
     since      INTEGER NOT NULL
 );
 )sql",
+    // Stripe Checkout Sessions by payment, so that stpayment sends a
+    // returning customer to the session already open instead of opening a
+    // second one that could be paid too; and the payment intent of each
+    // processed event, to tell a second payment of a paid payment from a
+    // repeat of the first.
+    R"sql(
+CREATE TABLE stripe_sessions (
+    session_id TEXT PRIMARY KEY,
+    payment_id INTEGER NOT NULL REFERENCES payments (id),
+    url        TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'open'
+               CHECK (state IN ('open', 'complete', 'failed', 'expired')),
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX stripe_sessions_by_payment ON stripe_sessions (payment_id, created_at);
+ALTER TABLE stripe_events ADD COLUMN payment_intent TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);

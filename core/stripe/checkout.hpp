@@ -15,9 +15,14 @@ namespace rk::stripe {
 std::string checkout_session_form(const Payment& payment, const std::string& manager_url,
                                   Language language);
 
-// stpayment (CONTRACT §6): GET ?elid=ID&key=KEY creates a Checkout Session
-// through Stripe's API and answers 303 to its URL; status 1 becomes 2. A
-// paid payment gets a page saying so; another module's payment 404.
+// stpayment (docs/stripe.md): GET ?elid=ID&key=KEY answers 303 to the
+// payment's Checkout Session: the one already open when it has more than a
+// quarter of an hour left, else a new one created through Stripe's API
+// (the old one expired there first, so that only one can be paid); status 1
+// becomes 2. A session completed with a delayed payment method gets a page
+// saying the payment is being confirmed; a paid payment a page saying so;
+// another module's payment 404. Without manager_url: 503 "this payment
+// method is not available", logged at error level.
 Reply handle_checkout(const CgiInput& input, CgiContext& context);
 
 } // namespace rk::stripe

@@ -7,7 +7,7 @@
 namespace rk::stripe {
 
 // A Stripe payment method's credentials, as the admin pastes them from the
-// dashboard (seed 003): API keys and the webhook endpoint's signing secret.
+// dashboard: API keys and the webhook endpoint's signing secret.
 struct StripeKeys {
     std::string secret_key;      // sk_live_… / sk_test_…
     std::string publishable_key; // pk_live_… / pk_test_…, same mode
@@ -17,7 +17,7 @@ struct StripeKeys {
 // The method form's fields by name, as pmvalidate receives them.
 using KeyFields = std::map<std::string, std::string>;
 
-// Checks the rules of CONTRACT §6 in form order (secret_key,
+// Checks the rules of docs/stripe.md in form order (secret_key,
 // publishable_key, webhook_secret); throws bad_input naming the first bad
 // field. Messages describe the rule and never echo the value.
 StripeKeys parse_stripe_keys(const KeyFields& fields);

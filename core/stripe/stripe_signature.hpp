@@ -14,7 +14,7 @@ struct SignatureHeader {
     std::vector<std::string> v1; // as received; several while a secret is being rolled
 };
 
-// How far `t` may be from now, either way (CONTRACT §6).
+// How far `t` may be from now, either way (docs/stripe.md).
 inline constexpr std::int64_t k_signature_tolerance_seconds = 300;
 
 // Parses the header strictly: comma-separated `key=value` items without

@@ -55,6 +55,17 @@ std::vector<StripeMethod> list_stripe_methods(Store& store) {
     return out;
 }
 
+std::vector<WebhookSecret> list_webhook_secrets(Store& store) {
+    auto st = store.db().prepare("SELECT s.method_id, s.webhook_secret FROM stripe_methods s "
+                                 "JOIN methods m ON m.id = s.method_id "
+                                 "WHERE m.module = 'pmstripe' ORDER BY s.method_id");
+    std::vector<WebhookSecret> out;
+    while (st.step()) {
+        out.push_back({st.column_int64(0), st.column_text(1)});
+    }
+    return out;
+}
+
 bool event_seen(Store& store, sql::Transaction&, const std::string& event_id) {
     auto st = store.db().prepare("SELECT 1 FROM stripe_events WHERE event_id = ?");
     st.bind(1, event_id);
@@ -62,8 +73,9 @@ bool event_seen(Store& store, sql::Transaction&, const std::string& event_id) {
 }
 
 void record_event(Store& store, sql::Transaction&, const ProcessedEvent& e) {
-    auto st = store.db().prepare("INSERT INTO stripe_events (event_id, type, method_id, "
-                                 "payment_id, verdict, received_at) VALUES (?, ?, ?, ?, ?, ?)");
+    auto st = store.db().prepare(
+        "INSERT INTO stripe_events (event_id, type, method_id, payment_id, verdict, received_at, "
+        "payment_intent) VALUES (?, ?, ?, ?, ?, ?, ?)");
     st.bind(1, e.event_id).bind(2, e.type);
     if (e.method_id) {
         st.bind(3, *e.method_id);
@@ -75,7 +87,57 @@ void record_event(Store& store, sql::Transaction&, const ProcessedEvent& e) {
     } else {
         st.bind_null(4);
     }
-    st.bind(5, e.verdict).bind(6, static_cast<std::int64_t>(std::time(nullptr))).run();
+    st.bind(5, e.verdict)
+        .bind(6, static_cast<std::int64_t>(std::time(nullptr)))
+        .bind(7, e.payment_intent)
+        .run();
+}
+
+std::optional<CheckoutSession> latest_session(Store& store, PaymentId payment) {
+    auto st = store.db().prepare("SELECT session_id, url, expires_at, state FROM stripe_sessions "
+                                 "WHERE payment_id = ? ORDER BY created_at DESC, rowid DESC "
+                                 "LIMIT 1");
+    st.bind(1, payment);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    CheckoutSession s;
+    s.id = st.column_text(0);
+    s.url = st.column_text(1);
+    s.expires_at = st.column_int64(2);
+    s.state = st.column_text(3);
+    return s;
+}
+
+int session_count(Store& store, PaymentId payment) {
+    auto st = store.db().prepare("SELECT count(*) FROM stripe_sessions WHERE payment_id = ?");
+    st.bind(1, payment);
+    st.step();
+    return st.column_int(0);
+}
+
+void record_session(Store& store, PaymentId payment, const CheckoutSession& session) {
+    sql::Transaction tx(store.db());
+    store.db()
+        .prepare("INSERT OR IGNORE INTO stripe_sessions (session_id, payment_id, url, expires_at, "
+                 "state, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+        .bind(1, session.id)
+        .bind(2, payment)
+        .bind(3, session.url)
+        .bind(4, session.expires_at)
+        .bind(5, session.state)
+        .bind(6, static_cast<std::int64_t>(std::time(nullptr)))
+        .run();
+    tx.commit();
+}
+
+void set_session_state(Store& store, sql::Transaction&, const std::string& session_id,
+                       const char* state) {
+    store.db()
+        .prepare("UPDATE stripe_sessions SET state = ? WHERE session_id = ?")
+        .bind(1, state)
+        .bind(2, session_id)
+        .run();
 }
 
 } // namespace rk::stripe

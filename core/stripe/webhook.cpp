@@ -10,7 +10,9 @@
 #include "util/log.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <sqlite3.h>
 
 namespace rk::stripe {
 
@@ -36,12 +38,7 @@ bool is_json_media_type(const std::string* content_type) {
     while (!type.empty() && type.back() == ' ') {
         type.pop_back();
     }
-    for (char& c : type) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return type == "application/json";
+    return ascii_lower(type) == "application/json";
 }
 
 // What the event asks of a payment and how it ended, filled in by decide().
@@ -49,6 +46,122 @@ struct Outcome {
     ProcessedEvent event;
     std::string reason;
 };
+
+// A refused request that has not proved it comes from Stripe keeps this
+// much of its body in the journal: enough to recognise it, too little for a
+// flood of them to fill the disk.
+constexpr std::size_t k_unsigned_params_bytes = 1024;
+
+std::string bounded_prefix(std::string_view body) {
+    std::string out = xml_safe(body.substr(0, k_unsigned_params_bytes));
+    if (out.size() > k_unsigned_params_bytes) {
+        out.resize(k_unsigned_params_bytes);
+    }
+    // Never end inside a UTF-8 sequence: drop its continuation bytes and lead.
+    std::size_t end = out.size();
+    while (end > 0 && (static_cast<unsigned char>(out[end - 1]) & 0xC0) == 0x80) {
+        --end;
+    }
+    if (end > 0 && static_cast<unsigned char>(out[end - 1]) >= 0xC0) {
+        std::size_t lead = end - 1;
+        auto b = static_cast<unsigned char>(out[lead]);
+        std::size_t length = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+        if (out.size() - lead < length) {
+            out.resize(lead);
+        }
+    }
+    if (body.size() > out.size()) {
+        out += "... (" + std::to_string(body.size()) + " bytes)";
+    }
+    return out;
+}
+
+// While it lives, the store's lock is tried once instead of waited for:
+// a request that has not proved it comes from Stripe does not queue behind
+// genuine ones. The busy handler a CGI's store runs with comes back after.
+class LockTriedOnce {
+public:
+    LockTriedOnce(sql::Database& db, int busy_timeout_ms)
+        : m_db(db), m_busy_timeout_ms(busy_timeout_ms) {
+        sqlite3_busy_handler(m_db.handle(), nullptr, nullptr);
+    }
+    LockTriedOnce(const LockTriedOnce&) = delete;
+    LockTriedOnce& operator=(const LockTriedOnce&) = delete;
+    ~LockTriedOnce() { m_db.tune_for_one_request(m_busy_timeout_ms); }
+
+private:
+    sql::Database& m_db;
+    int m_busy_timeout_ms;
+};
+
+// The Stripe methods whose webhook secret signed the request. Nothing is
+// parsed and no payment is looked up before this: each Stripe method's
+// secret is tried in turn (an installation has a few), so which method
+// signed follows from the signature alone, and the answer to a forgery is
+// the same whether or not the payment it names exists. Throws bad_input
+// (400), or method_not_allowed / too_large, for a request refused here.
+std::vector<MethodId> authenticate(const CgiInput& input, CgiContext& context, std::int64_t now) {
+    const std::string* method = input.var("REQUEST_METHOD");
+    if (method == nullptr || *method != "POST") {
+        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be POST");
+    }
+    if (input.body_too_large) {
+        throw Error(ErrorKind::too_large, "body", "over 64 KiB");
+    }
+    const std::string* header = input.var("HTTP_STRIPE_SIGNATURE");
+    if (header == nullptr) {
+        throw bad_input("Stripe-Signature", "is missing");
+    }
+    SignatureHeader signature = parse_signature_header(*header);
+    if (!is_json_media_type(input.var("CONTENT_TYPE"))) {
+        throw bad_input("CONTENT_TYPE", "must be application/json");
+    }
+    // Every secret is tried: two methods may share one endpoint's secret.
+    std::vector<MethodId> signers;
+    for (const WebhookSecret& candidate : list_webhook_secrets(context.store())) {
+        if (signature_matches(signature, candidate.secret, input.body)) {
+            signers.push_back(candidate.method_id);
+        }
+    }
+    if (signers.empty()) {
+        throw bad_input("Stripe-Signature", "matches no Stripe method's webhook secret");
+    }
+    if (!timestamp_fresh(signature, now)) {
+        throw bad_input("Stripe-Signature", "t is more than 300 s from now (a stale or replayed "
+                                            "event)");
+    }
+    return signers;
+}
+
+// A request refused before it proved to be Stripe's: journaled with a
+// bounded prefix of its body and the reason, if the store's lock is free
+// at once; otherwise only logged.
+Reply refuse_unauthenticated(const CgiInput& input, CgiContext& context, const Error& e) {
+    const int status = error_status(e.kind());
+    Reply reply = refusal(status, e);
+    if (status == 405) {
+        reply.header("Allow", "POST");
+    }
+    Notification note;
+    note.source = k_source;
+    note.params =
+        input.body_too_large ? "(body over 64 KiB, not read)" : bounded_prefix(input.body);
+    note.verdict = "refused";
+    note.reason = e.describe();
+    note.reply_status = reply.status;
+    note.reply_body = reply.body;
+    log::warning("webhook refused (" + std::to_string(status) + "): " + note.reason);
+    try {
+        Store& store = context.store();
+        LockTriedOnce once(store.db(), context.config().busy_timeout_ms);
+        sql::Transaction tx(store.db());
+        store.record_notification(tx, note);
+        tx.commit();
+    } catch (const Error& journal) {
+        log::warning("the refusal was not journaled: " + journal.describe());
+    }
+    return reply;
+}
 
 // Settles a payment the event reports as paid: `amount_key` names the
 // object's amount (amount_total, amount_paid) in Stripe's units.
@@ -63,10 +176,7 @@ Reply settle(Store& store, sql::Transaction& tx, const Payment& payment, const j
     if (currency == nullptr) {
         throw bad_input("data.object.currency", "is required");
     }
-    std::string ours = payment.currency;
-    for (char& c : ours) {
-        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
+    const std::string ours = ascii_lower(payment.currency);
     if (*currency != ours) {
         throw bad_input("data.object.currency",
                         "is " + currency->substr(0, 16) + ", the payment's is " + ours);
@@ -89,9 +199,25 @@ Reply settle(Store& store, sql::Transaction& tx, const Payment& payment, const j
         log::info("payment " + id + " paid: " + format_amount(*received) + " " + payment.currency +
                   " (" + outcome.event.type + " " + outcome.event.event_id + ")");
         return plain_reply(200, "OK credited\n");
-    case Settlement::duplicate:
+    case Settlement::duplicate: {
+        // Another PaymentIntent than the one credited: the customer paid a
+        // second time (two sessions, each paid). Stripe holds that money; a
+        // person must refund it.
+        const std::string& intent = outcome.event.payment_intent;
+        if (!intent.empty() && payment.external_id.rfind("pi_", 0) == 0 &&
+            payment.external_id != intent) {
+            outcome.event.verdict = "paid_twice";
+            outcome.reason = "payment intent " + intent + " after " + payment.external_id;
+            log::error("payment " + id + " was paid twice at Stripe: payment intent " + intent +
+                       " (" + format_amount(*received) + " " + payment.currency + ", " +
+                       outcome.event.type + " " + outcome.event.event_id + ") completed after " +
+                       payment.external_id +
+                       " had paid it; not credited, refund it in Stripe's dashboard");
+            return plain_reply(200, "OK recorded a second payment\n");
+        }
         log::info("payment " + id + " was already paid; " + outcome.event.type + " acknowledged");
         return plain_reply(200, "OK already paid\n");
+    }
     case Settlement::amount_mismatch:
         throw bad_input(std::string("data.object.") + amount_key,
                         "is " + format_amount(*received) + ", the payment is " +
@@ -107,89 +233,90 @@ Reply settle(Store& store, sql::Transaction& tx, const Payment& payment, const j
     throw Error(ErrorKind::internal, "", "unknown settlement");
 }
 
-// Decides one request inside `tx`. Client errors propagate as Error and
-// become journaled refusals in handle_webhook_at; so do store errors (503).
-Reply decide(Store& store, sql::Transaction& tx, const CgiInput& input, std::int64_t now,
-             Notification& note, Outcome& outcome) {
-    const std::string* header = input.var("HTTP_STRIPE_SIGNATURE");
-    if (header == nullptr) {
-        throw bad_input("Stripe-Signature", "is missing");
-    }
-    SignatureHeader signature = parse_signature_header(*header);
-    if (!is_json_media_type(input.var("CONTENT_TYPE"))) {
-        throw bad_input("CONTENT_TYPE", "must be application/json");
-    }
-    json::Value root = json::parse(input.body, "body", json::Limits{k_max_body_bytes, 32});
-    WebhookEvent event = read_event(root);
+bool is_checkout_event(const std::string& type) {
+    return type == "checkout.session.completed" ||
+           type == "checkout.session.async_payment_succeeded" ||
+           type == "checkout.session.async_payment_failed";
+}
+
+// Decides one authentic event inside `tx`, under the store's write lock.
+// Client errors propagate as Error and become journaled refusals in
+// handle_webhook_at; so do store errors (503).
+Reply decide(Store& store, sql::Transaction& tx, const std::vector<MethodId>& signers,
+             const WebhookEvent& event, Notification& note, Outcome& outcome) {
     outcome.event.event_id = event.id;
     outcome.event.type = event.type;
+    MethodId signer = signers.front();
+    if (const std::string* intent = string_at(*event.object, {"payment_intent"})) {
+        outcome.event.payment_intent = intent->substr(0, 255);
+    }
     auto reference = payment_reference(*event.object);
-
-    // Which secret signs it: the named payment's method's, else any Stripe
-    // method's (an event that names no payment of ours).
     std::optional<Payment> payment;
-    std::optional<StripeMethod> method;
     if (reference) {
         note.payment_id = reference->id;
         payment = store.find_payment(reference->id);
         if (!payment) {
             throw bad_input(reference->field, "names no payment");
         }
-        method = find_stripe_method(store, payment->method_id);
-        if (!method) {
-            throw bad_input(reference->field, "names a payment that is not a Stripe payment");
+        if (std::find(signers.begin(), signers.end(), payment->method_id) == signers.end()) {
+            throw bad_input(reference->field,
+                            "names a payment of another method than the one whose secret "
+                            "signed the event");
         }
-        if (!signature_matches(signature, method->keys.webhook_secret, input.body)) {
-            throw bad_input("Stripe-Signature", "does not match the method's webhook secret");
-        }
-    } else {
-        for (StripeMethod& candidate : list_stripe_methods(store)) {
-            if (signature_matches(signature, candidate.keys.webhook_secret, input.body)) {
-                method = std::move(candidate);
-                break;
-            }
-        }
-        if (!method) {
-            throw bad_input("Stripe-Signature", "matches no Stripe method's webhook secret");
-        }
+        signer = payment->method_id;
+        outcome.event.payment_id = reference->id;
     }
-    if (!timestamp_fresh(signature, now)) {
-        throw bad_input("Stripe-Signature", "t is more than 300 s from now (a stale or replayed "
-                                            "event)");
+    outcome.event.method_id = signer;
+    auto method = find_stripe_method(store, signer);
+    if (!method) {
+        throw Error(ErrorKind::internal, "", "the signing method is gone");
     }
-    outcome.event.method_id = method->id;
-    outcome.event.payment_id = note.payment_id;
     if (event.livemode && *event.livemode != is_live(method->keys)) {
         throw bad_input("livemode", *event.livemode ? "a live event for a test-mode method"
                                                     : "a test event for a live method");
     }
 
-    // Authentic from here on.
     if (event_seen(store, tx, event.id)) {
         note.verdict = "duplicate_event";
         log::info("event " + event.id + " (" + event.type + ") seen before; acknowledged");
         return plain_reply(200, "OK duplicate event\n");
     }
     Reply reply;
-    if (event.type == "checkout.session.completed" || event.type == "invoice.payment_succeeded") {
-        bool session = event.type == "checkout.session.completed";
+    const bool checkout = is_checkout_event(event.type);
+    if (checkout || event.type == "invoice.payment_succeeded") {
         // Each names the payment its own way (the two agree when both are there).
-        bool named = session ? string_at(*event.object, {"client_reference_id"}) != nullptr
-                             : string_at(*event.object, {"metadata", "elid"}) != nullptr;
+        bool named = checkout ? string_at(*event.object, {"client_reference_id"}) != nullptr
+                              : string_at(*event.object, {"metadata", "elid"}) != nullptr;
         if (!named) {
-            throw bad_input(session ? "data.object.client_reference_id"
-                                    : "data.object.metadata.elid",
+            throw bad_input(checkout ? "data.object.client_reference_id"
+                                     : "data.object.metadata.elid",
                             "is required");
         }
-        const std::string* status = string_at(*event.object, {"payment_status"});
-        if (session && status != nullptr && *status != "paid") {
-            // An asynchronous payment method: the money is not there yet.
+    }
+    const std::string* session_id = checkout ? string_at(*event.object, {"id"}) : nullptr;
+    const std::string* status = string_at(*event.object, {"payment_status"});
+    if (event.type == "checkout.session.async_payment_failed") {
+        outcome.event.verdict = "payment_failed";
+        log::warning("event " + event.id + ": the delayed payment of payment " +
+                     std::to_string(payment->id) + " failed");
+        if (session_id != nullptr) {
+            // The customer may try again: stpayment opens a new session.
+            set_session_state(store, tx, *session_id, "failed");
+        }
+        reply = plain_reply(200, "OK recorded\n");
+    } else if (checkout || event.type == "invoice.payment_succeeded") {
+        if (session_id != nullptr) {
+            set_session_state(store, tx, *session_id, "complete");
+        }
+        if (checkout && status != nullptr && *status != "paid") {
+            // A delayed payment method: the money is not there yet; its
+            // checkout.session.async_payment_succeeded will credit it.
             outcome.event.verdict = "pending";
             outcome.reason = "payment_status " + status->substr(0, 32);
             reply = plain_reply(200, "OK not paid yet\n");
         } else {
             reply = settle(store, tx, *payment, *event.object,
-                           session ? "amount_total" : "amount_paid", outcome);
+                           checkout ? "amount_total" : "amount_paid", outcome);
         }
     } else if (event.type == "invoice.payment_failed") {
         outcome.event.verdict = "payment_failed";
@@ -208,36 +335,53 @@ Reply decide(Store& store, sql::Transaction& tx, const CgiInput& input, std::int
 } // namespace
 
 Reply handle_webhook_at(const CgiInput& input, CgiContext& context, std::int64_t now) {
+    std::vector<MethodId> signers;
+    try {
+        signers = authenticate(input, context, now);
+    } catch (const Error& e) {
+        if (!is_client_error(e)) {
+            throw;
+        }
+        return refuse_unauthenticated(input, context, e);
+    }
+
+    // Signed by Stripe from here on: the whole request is journaled.
     Notification note;
     note.source = k_source;
-    // The body as received, made storable: a forged body may be any bytes.
-    note.params = input.body_too_large ? "(body over 64 KiB, not read)" : xml_safe(input.body);
+    note.params = xml_safe(input.body);
     Outcome outcome;
+    Reply reply;
+    auto refuse = [&](const Error& e) {
+        note.verdict = outcome.event.verdict.empty() ? "refused" : outcome.event.verdict;
+        note.reason =
+            (outcome.event.event_id.empty() ? "" : outcome.event.event_id + ": ") + e.describe();
+        reply = refusal(error_status(e.kind()), e);
+    };
+
+    // Parsed before the lock is taken, so that it is held only for the
+    // store's reads and writes.
+    json::Value root;
+    std::optional<WebhookEvent> event;
+    try {
+        root = json::parse(input.body, "body", json::Limits{k_max_body_bytes, 32});
+        event = read_event(root);
+    } catch (const Error& e) {
+        if (!is_client_error(e)) {
+            throw;
+        }
+        refuse(e);
+    }
 
     Store& store = context.store();
     sql::Transaction tx(store.db());
-    Reply reply;
-    const std::string* method = input.var("REQUEST_METHOD");
-    if (method == nullptr || *method != "POST") {
-        reply = plain_reply(405, "ERROR REQUEST_METHOD: must be POST\n");
-        reply.header("Allow", "POST");
-        note.verdict = "refused";
-        note.reason = "REQUEST_METHOD: must be POST";
-    } else if (input.body_too_large) {
-        reply = plain_reply(413, "ERROR body: over 64 KiB\n");
-        note.verdict = "refused";
-        note.reason = "body: over 64 KiB";
-    } else {
+    if (event) {
         try {
-            reply = decide(store, tx, input, now, note, outcome);
+            reply = decide(store, tx, signers, *event, note, outcome);
         } catch (const Error& e) {
             if (!is_client_error(e)) {
                 throw;
             }
-            note.verdict = outcome.event.verdict.empty() ? "refused" : outcome.event.verdict;
-            note.reason = (outcome.event.event_id.empty() ? "" : outcome.event.event_id + ": ") +
-                          e.describe();
-            reply = refusal(error_status(e.kind()), e);
+            refuse(e);
         }
     }
     if (note.reason.empty()) {

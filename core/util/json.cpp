@@ -3,6 +3,8 @@
 #include "util/error.hpp"
 #include "util/text.hpp"
 
+#include <algorithm>
+
 namespace rk::json {
 
 namespace {
@@ -56,6 +58,25 @@ private:
         m_pos += word.size();
     }
 
+    // Sorted once the object is read: a lookup per key as it arrives made a
+    // body of many distinct keys cost n^2 comparisons.
+    void refuse_repeated_keys(const Value& object) const {
+        const auto& members = object.members;
+        if (members.size() < 2) {
+            return;
+        }
+        std::vector<std::string_view> keys;
+        keys.reserve(members.size());
+        for (const auto& member : members) {
+            keys.emplace_back(member.first);
+        }
+        std::sort(keys.begin(), keys.end());
+        auto repeated = std::adjacent_find(keys.begin(), keys.end());
+        if (repeated != keys.end()) {
+            fail("repeats the key \"" + std::string(repeated->substr(0, 64)) + "\"");
+        }
+    }
+
     Value value(std::size_t depth) {
         if (depth > m_limits.max_depth) {
             fail("nests deeper than " + std::to_string(m_limits.max_depth));
@@ -74,9 +95,6 @@ private:
             for (;;) {
                 skip_space();
                 std::string key = string();
-                if (v.find(key) != nullptr) {
-                    fail("repeats the key \"" + key.substr(0, 64) + "\"");
-                }
                 skip_space();
                 expect(':');
                 v.members.emplace_back(std::move(key), value(depth + 1));
@@ -86,6 +104,7 @@ private:
                     continue;
                 }
                 expect('}');
+                refuse_repeated_keys(v);
                 return v;
             }
         }

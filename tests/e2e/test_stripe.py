@@ -1,5 +1,5 @@
 """pmstripe, stpayment and stwebhook through real lighttpd and the Stripe
-emulator (issue 11, CONTRACT §6)."""
+emulator (docs/stripe.md)."""
 
 import concurrent.futures
 import hashlib
@@ -60,6 +60,7 @@ class StripeCase(unittest.TestCase):
     """One installation per test class: MGR5_ROOT, lighttpd, the emulator."""
 
     extra_config = []
+    manager_url = MANAGER_URL
 
     @classmethod
     def setUpClass(cls):
@@ -69,13 +70,19 @@ class StripeCase(unittest.TestCase):
         cls.stripe = StripeEmulator(os.path.join(cls.workdir, "stripe"))
         cls.stripe.start()
         with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "w") as f:
-            f.write("\n".join(["manager_url = " + MANAGER_URL, "busy_timeout_ms = 5000",
-                               "stripe_api_url = " + cls.stripe.base_url, *cls.extra_config])
-                    + "\n")
+            f.write(cls.config_text())
         cls.web = rkharness.Lighttpd(BIN_DIR, cls.root, os.path.join(cls.workdir, "web"),
                                      cgi_names=CGI_NAMES)
         cls.web.start()
         cls.secrets_used = []
+
+    @classmethod
+    def config_text(cls, manager_url=True):
+        lines = ["busy_timeout_ms = 5000", "stripe_api_url = " + cls.stripe.base_url,
+                 *cls.extra_config]
+        if manager_url:
+            lines.insert(0, "manager_url = " + MANAGER_URL)
+        return "\n".join(lines) + "\n"
 
     @classmethod
     def tearDownClass(cls):
@@ -479,7 +486,53 @@ class Forgeries(StripeCase):
     def test_every_refusal_is_journaled(self):
         payload, header = self.signed(self.method, self.completed(), secret=random_key("whsec_"))
         self.webhook(payload, header)
-        self.assertEqual(self.journal(self.payment_id), [("refused", 400)])
+        # Unsigned, the body is not read: the entry names no payment.
+        self.assertEqual(self.journal(self.payment_id), [])
+        last = self.db("SELECT payment_id, verdict, reply_status, reason FROM notifications "
+                       "WHERE source = 'stwebhook' ORDER BY id DESC LIMIT 1")[0]
+        self.assertEqual(last[:3], (None, "refused", 400))
+        self.assertIn("Stripe-Signature", last[3])
+
+    def test_an_unsigned_body_is_journaled_as_a_bounded_prefix(self):
+        event = self.completed(description="x" * (60 * 1024))
+        payload, header = self.signed(self.method, event, secret=random_key("whsec_"))
+        self.assertGreater(len(payload), 60 * 1024)
+        for _ in range(20):
+            self.assert_refused(self.webhook(payload, header))
+        rows = self.db("SELECT length(params), reason FROM notifications "
+                       "WHERE source = 'stwebhook' ORDER BY id DESC LIMIT 20")
+        for length, reason in rows:
+            self.assertLessEqual(length, 1024 + 32)
+            self.assertIn("matches no Stripe method", reason)
+        # Signed, the whole body is kept.
+        self.assertEqual(self.webhook(*self.signed(self.method, event)).status, 200)
+        self.assertEqual(self.db("SELECT length(params) FROM notifications WHERE payment_id = ? "
+                                 "ORDER BY id DESC LIMIT 1", self.payment_id)[0][0], len(payload))
+
+    def test_forgeries_are_answered_at_once_while_another_process_holds_the_lock(self):
+        # busy_timeout_ms is 5 s: a request that waited for the lock would
+        # take that long and then get 503.
+        db = sqlite3.connect(os.path.join(self.root, "var", "pmrobokassa.db"),
+                             isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            payload, header = self.signed(self.method, self.completed())
+            t = header.split(",")[0]
+            forged = self.signed(self.method, self.completed(), secret=random_key("whsec_"))
+            stale = self.signed(self.method, self.completed(), timestamp=int(time.time()) - 600)
+            for bad in ((payload, None), (payload, t + ",v1=" + "0" * 64), forged,
+                        (payload + b" ", header), stale):
+                with self.subTest(header=bad[1]):
+                    started = time.monotonic()
+                    response = self.webhook(*bad)
+                    took = time.monotonic() - started
+                    self.assertEqual(response.status, 400, response.text)
+                    self.assertLess(took, 1.0)
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        self.assertEqual(self.webhook(payload, header).status, 200)
+        self.assertEqual(self.credits(self.payment_id), 1)
 
 
 class ConcurrentDuplicates(StripeCase):
@@ -525,7 +578,11 @@ class ConcurrentDuplicates(StripeCase):
 
         thread = threading.Thread(target=deliver)
         thread.start()
-        time.sleep(0.5)
+        # Once the first attempt has been refused (and journaled), the payment appears.
+        deadline = time.monotonic() + 30
+        while not self.journal(explicit_id):
+            self.assertLess(time.monotonic(), deadline, "no delivery attempt arrived")
+            time.sleep(0.02)
         self.add_payment(method, "990.00", "--id", str(explicit_id))
         thread.join(timeout=60)
         attempts = result["delivery"]["attempts"]
@@ -612,6 +669,166 @@ class Validation(StripeCase):
         self.assertNotIn(method["secret_key"], out)
         self.assertNotIn(method["webhook_secret"], out)
         self.assertIn("/mancgi/stwebhook", out)
+
+
+class Sessions(StripeCase):
+    """One Checkout Session per payment at a time, and delayed payment methods."""
+
+    def sessions_of(self, payment_id):
+        return [s for s in self.stripe.call("GET", "/emulator/sessions")
+                if s["client_reference_id"] == str(payment_id)]
+
+    def stwebhook_log(self):
+        return Path(self.root, "var", "stwebhook.log").read_text()
+
+    def test_two_visits_open_one_session(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        first = self.checkout(link)
+        second = self.checkout(link)
+        self.assertEqual(first, second)
+        self.assertEqual(len(self.sessions_of(payment_id)), 1)
+        paid = self.stripe.call("POST", "/emulator/pay", {"session": first})
+        self.assertTrue(paid["delivery"]["accepted"], paid)
+        self.assertEqual((self.status(payment_id), self.credits(payment_id)), (4, 1))
+
+    def test_visits_at_once_open_one_session(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            responses = list(pool.map(lambda _: self.get(link), range(6)))
+        self.assertEqual({r.status for r in responses}, {303})
+        self.assertEqual(len({r.headers["Location"] for r in responses}), 1)
+        self.assertEqual(len(self.sessions_of(payment_id)), 1)
+
+    def test_a_session_near_its_expiry_is_expired_at_stripe_before_another(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        first = self.checkout(link)
+        db = sqlite3.connect(os.path.join(self.root, "var", "pmrobokassa.db"))
+        with db:
+            db.execute("UPDATE stripe_sessions SET expires_at = ? WHERE session_id = ?",
+                       (int(time.time()) + 60, first))
+        db.close()
+        second = self.checkout(link)
+        self.assertNotEqual(first, second)
+        states = {s["id"]: s["status"] for s in self.sessions_of(payment_id)}
+        self.assertEqual(states, {first: "expired", second: "open"})
+        self.assertEqual(self.checkout(link), second)
+        # The old page can no longer take money.
+        response = rkharness.http("POST", self.stripe.base_url + "/emulator/pay",
+                                  json.dumps({"session": first}),
+                                  headers={"Content-Type": "application/json",
+                                           "Accept": "application/json"})
+        self.assertEqual(response.status, 409)
+
+    def test_a_second_paid_intent_is_recorded_and_logged_at_error_level(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        paid = self.stripe.call("POST", "/emulator/pay", {"session": self.checkout(link)})
+        self.assertTrue(paid["delivery"]["accepted"], paid)
+        first_intent = self.payment(payment_id)["external_id"]
+        # A session opened before (another installation's stpayment, an
+        # older version) and paid too.
+        other = self.session_object(payment_id)
+        result = self.stripe.call("POST", "/emulator/events", {
+            "account": method["secret_key"], "type": "checkout.session.completed",
+            "object": other})
+        self.assertTrue(result["delivery"]["accepted"], result)
+        self.assertIn("second payment", result["delivery"]["attempts"][0]["body"])
+        self.assertEqual((self.status(payment_id), self.credits(payment_id)), (4, 1))
+        self.assertEqual(self.payment(payment_id)["external_id"], first_intent)
+        self.assertEqual(self.db("SELECT verdict, payment_intent FROM stripe_events "
+                                 "WHERE event_id = ?", result["event"]["id"]),
+                         [("paid_twice", other["payment_intent"])])
+        self.assertEqual(self.journal(payment_id)[-1], ("paid_twice", 200))
+        errors = [line for line in self.stwebhook_log().splitlines() if " ERROR " in line]
+        self.assertTrue(any(other["payment_intent"] in line and f"payment {payment_id}" in line
+                            for line in errors), errors)
+
+    def test_a_delayed_payment_is_credited_once_when_it_succeeds(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        session_id = self.checkout(link)
+        paid = self.stripe.call("POST", "/emulator/pay", {"session": session_id, "delayed": True})
+        self.assertTrue(paid["delivery"]["accepted"], paid)
+        self.assertEqual(self.status(payment_id), 2)
+        self.assertEqual(self.journal(payment_id), [("pending", 200)])
+        # Back on the link meanwhile: a page, and no second session.
+        page = self.get(link)
+        self.assertEqual(page.status, 200, page.text)
+        self.assertIn("Stripe", page.text)
+        self.assertEqual(len(self.sessions_of(payment_id)), 1)
+
+        settled = self.stripe.call("POST", "/emulator/settle_delayed",
+                                   {"session": session_id, "succeeded": True})
+        self.assertTrue(settled["delivery"]["accepted"], settled)
+        self.assertEqual((self.status(payment_id), self.credits(payment_id)), (4, 1))
+        replay = self.stripe.call("POST", "/emulator/replay", {"event": settled["event"]})
+        self.assertTrue(replay["accepted"], replay)
+        self.assertEqual(self.credits(payment_id), 1)
+        self.assertEqual([v for v, _ in self.journal(payment_id)],
+                         ["pending", "credited", "duplicate_event"])
+
+    def test_a_failed_delayed_payment_is_recorded_and_the_customer_may_pay_again(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        session_id = self.checkout(link)
+        self.stripe.call("POST", "/emulator/pay", {"session": session_id, "delayed": True})
+        failed = self.stripe.call("POST", "/emulator/settle_delayed",
+                                  {"session": session_id, "succeeded": False})
+        self.assertTrue(failed["delivery"]["accepted"], failed)
+        self.assertEqual(self.db("SELECT verdict FROM stripe_events WHERE event_id = ?",
+                                 failed["event"]), [("payment_failed",)])
+        self.assertEqual((self.status(payment_id), self.credits(payment_id)), (2, 0))
+        self.assertNotEqual(self.checkout(link), session_id)
+
+
+class WithoutManagerUrl(StripeCase):
+    """The method was set up, then manager_url went missing from the configuration."""
+
+    def set_manager_url(self, present):
+        with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "w") as f:
+            f.write(self.config_text(manager_url=present))
+
+    def tearDown(self):
+        self.set_manager_url(True)
+
+    def test_the_customer_is_told_the_method_is_not_available(self):
+        method = self.add_method()
+        payment_id, link = self.add_payment(method)
+        self.set_manager_url(False)
+        response = rkharness.http("GET", self.web.base_url + link,
+                                  headers={"Accept-Language": "en"})
+        self.assertEqual(response.status, 503, response.text)
+        self.assertIn("text/html", response.headers["Content-Type"])
+        self.assertIn("not available", response.text)
+        self.assertNotIn("manager_url", response.text)
+        self.assertEqual(self.status(payment_id), 1)
+        self.assertEqual(self.sessions_of_any(), 0)
+        log = Path(self.root, "var", "stpayment.log").read_text()
+        self.assertTrue(any(" ERROR " in line and "manager_url" in line
+                            for line in log.splitlines()), log)
+
+    def sessions_of_any(self):
+        return len(self.stripe.call("GET", "/emulator/sessions"))
+
+    def test_the_admin_is_told_where_it_can_be_fixed(self):
+        method = self.add_method()
+        self.set_manager_url(False)
+        shown = self.module("method.show", "--method", method["id"]).stdout
+        self.assertIn("WARNING: manager_url", shown)
+        refused = self.module("method.add", "--name", "Another",
+                              "--secret-key", "sk_test_" + "a1" * 12,
+                              "--publishable-key", "pk_test_" + "b2" * 12,
+                              "--webhook-secret", "whsec_" + "c3" * 16, check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("manager_url", refused.stderr)
+        doc = ("<doc><secret_key>sk_test_" + "a1" * 12 + "</secret_key><publishable_key>pk_test_"
+               + "b2" * 12 + "</publishable_key><webhook_secret>whsec_" + "c3" * 16
+               + "</webhook_secret></doc>")
+        validated = self.module("pmvalidate", stdin=doc).stdout
+        self.assertIn('<error type="value" object="manager_url"', validated)
 
 
 class BesideRobokassa(StripeCase):

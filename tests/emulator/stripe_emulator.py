@@ -2,10 +2,13 @@
 """A Stripe emulator: behaves toward a shop as api.stripe.com does.
 
 It creates Checkout Sessions (POST /v1/checkout/sessions, with Stripe's
-Bearer key check, form-encoded bracket parameters and error objects), serves
+Bearer key check, form-encoded bracket parameters, Idempotency-Key and error
+objects) and expires them (POST /v1/checkout/sessions/{id}/expire), serves
 the hosted payment page the session's url points to, and, when the
 "customer" pays, delivers a signed checkout.session.completed event to the
-account's webhook endpoint, retrying until it answers 2xx. Control
+account's webhook endpoint, retrying until it answers 2xx; a delayed
+payment method completes the session unpaid and later delivers
+checkout.session.async_payment_succeeded or _failed. Control
 endpoints under /emulator/ let tests register accounts, deliver any event,
 replay an event (with a fresh or a chosen timestamp) and inspect what
 happened. Only the Python standard library is used.
@@ -167,6 +170,7 @@ class Emulator:
         self.accounts = {}  # secret key -> Account
         self.sessions = {}  # id -> (session dict, Account), in creation order
         self.events = {}  # id -> Event, in creation order
+        self.idempotency = {}  # (secret key, Idempotency-Key) -> (params, session id)
         self.base_url = ""  # set once the server is listening
 
     # --- the API -----------------------------------------------------------
@@ -185,6 +189,20 @@ class Emulator:
 
     def create_session(self, request):
         account = self.account_for(request)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            # Stripe answers a repeated key with the first answer, and refuses
+            # the key with other parameters.
+            with self.lock:
+                seen = self.idempotency.get((account.secret_key, key))
+            if seen is not None:
+                if seen[0] != request.body:
+                    raise BadRequest(400, "Keys for idempotent requests can only be used with "
+                                          "the same parameters they were first used with.",
+                                     error_type="idempotency_error")
+                session, _ = self.session_or_404(seen[1])
+                log(f"session {session['id']} returned again for an Idempotency-Key")
+                return json_reply(self.public(session))
         params = {}
         for name, value in request.form_pairs():
             if not any(p.fullmatch(name) for p in SESSION_PARAMS):
@@ -252,8 +270,27 @@ class Emulator:
         }
         with self.lock:
             self.sessions[session_id] = (session, account)
+            if key is not None:
+                self.idempotency[(account.secret_key, key)] = (request.body, session_id)
         log(f"session {session_id} created: {amount_total} {currency} "
             f"client_reference_id={client_reference_id}")
+        return json_reply(self.public(session))
+
+    def expire_session(self, request):
+        """POST /v1/checkout/sessions/{id}/expire: only an open session."""
+        account = self.account_for(request)
+        match = re.fullmatch(r"/v1/checkout/sessions/([A-Za-z0-9_]+)/expire", request.path)
+        if match is None:
+            raise BadRequest(404, f"Unrecognized request URL (POST: {request.path}).")
+        session, owner = self.session_or_404(match.group(1))
+        if owner is not account:
+            raise BadRequest(404, f"No such checkout.session: '{match.group(1)}'")
+        with self.lock:
+            if session["status"] != "open":
+                raise BadRequest(400, "Only Checkout Sessions with a status in [\"open\"] can "
+                                      f"be expired. This one is {session['status']}.")
+            session["status"] = "expired"
+        log(f"session {session['id']} expired")
         return json_reply(self.public(session))
 
     @staticmethod
@@ -282,17 +319,22 @@ class Emulator:
 
     def pay(self, request):
         """Completes the session (once), delivers checkout.session.completed
-        and sends the browser to success_url (JSON for tests)."""
+        and sends the browser to success_url (JSON for tests). {"session":
+        id, "delayed": true}: a delayed payment method, the session completes
+        unpaid (settle it with /emulator/settle_delayed)."""
+        delayed = False
         if request.path.startswith("/pay/"):
             session_id = request.path[len("/pay/"):]
         else:
-            session_id = str(request.json().get("session", ""))
+            obj = request.json()
+            session_id = str(obj.get("session", ""))
+            delayed = obj.get("delayed") is True
         session, account = self.session_or_404(session_id)
         with self.lock:
             if session["status"] != "open":
                 raise BadRequest(409, f"The session is {session['status']}")
             session["status"] = "complete"
-            session["payment_status"] = "paid"
+            session["payment_status"] = "unpaid" if delayed else "paid"
             session["payment_intent"] = new_id("pi", account.live)
         event = self.new_event(account, "checkout.session.completed", self.public(session))
         delivery = self.deliver(event)
@@ -300,6 +342,23 @@ class Emulator:
             return json_reply({"event": event.obj["id"], "delivery": delivery,
                                "redirect": session["success_url"]})
         return Reply(303, "text/plain", b"", {"Location": session["success_url"]})
+
+    def settle_delayed(self, request):
+        """POST /emulator/settle_delayed {"session": id, "succeeded": bool}:
+        the delayed payment of a session completed unpaid succeeds (or fails);
+        delivers checkout.session.async_payment_succeeded (or _failed)."""
+        obj = request.json()
+        session, account = self.session_or_404(str(obj.get("session", "")))
+        succeeded = obj.get("succeeded", True) is True
+        with self.lock:
+            if session["status"] != "complete" or session["payment_status"] != "unpaid":
+                raise BadRequest(409, "The session is not waiting for a delayed payment")
+            if succeeded:
+                session["payment_status"] = "paid"
+        event_type = ("checkout.session.async_payment_succeeded" if succeeded
+                      else "checkout.session.async_payment_failed")
+        event = self.new_event(account, event_type, self.public(session))
+        return json_reply({"event": event.obj["id"], "delivery": self.deliver(event)})
 
     # --- events ---------------------------------------------------------------
 
@@ -397,11 +456,13 @@ ROUTES = {
     "/v1/checkout/sessions": {"POST": Emulator.create_session},
     "/emulator/accounts": {"POST": Emulator.register_account},
     "/emulator/pay": {"POST": Emulator.pay},
+    "/emulator/settle_delayed": {"POST": Emulator.settle_delayed},
     "/emulator/events": {"POST": Emulator.create_event, "GET": Emulator.list_events},
     "/emulator/replay": {"POST": Emulator.replay},
     "/emulator/sessions": {"GET": Emulator.list_sessions},
 }
-PREFIX_ROUTES = {"/pay/": {"GET": Emulator.payment_page, "POST": Emulator.pay}}
+PREFIX_ROUTES = {"/pay/": {"GET": Emulator.payment_page, "POST": Emulator.pay},
+                 "/v1/checkout/sessions/": {"POST": Emulator.expire_session}}
 
 
 class Handler(emulator_http.Handler):
