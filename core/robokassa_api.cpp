@@ -94,9 +94,15 @@ CredentialCheck check_credentials(const Config& config, const MethodSettings& se
     const Clock::time_point deadline = Clock::now() + std::chrono::seconds(config.check_timeout);
     // OpStateExt's code for `algorithm`; throws upstream when Robokassa
     // gives no usable answer within the time left.
+    bool first = true;
     auto ask = [&](HashAlgorithm algorithm) {
-        auto left =
-            std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count();
+        // The first question may take the whole timeout; later ones the
+        // whole seconds left (libcurl's timeout counts whole seconds).
+        long left = first ? config.check_timeout
+                          : static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  deadline - Clock::now())
+                                                  .count());
+        first = false;
         if (left < 1) {
             throw Error(ErrorKind::upstream, "",
                         "Robokassa did not answer within " + std::to_string(config.check_timeout) +

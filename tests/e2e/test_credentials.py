@@ -173,7 +173,7 @@ class CredentialCheck(RkCase):
             silent.listen(16)
             self.point_opstate_at(f"http://127.0.0.1:{silent.getsockname()[1]}/OpStateExt")
             elapsed = self.assert_not_checked(self.form(shop, password2="Wrong2pass"))
-        self.assertGreaterEqual(elapsed, CHECK_TIMEOUT - 1)
+        self.assertGreaterEqual(elapsed, CHECK_TIMEOUT - 0.5)  # it did wait for Robokassa
 
     def test_the_switch_turns_the_question_off(self):
         shop = self.register("switched_off")

@@ -217,14 +217,12 @@ TEST(MethodSettings, PaymentLifetimeIsWholeHoursUpTo720) {
     EXPECT_EQ(rk::parse_method_settings(valid_fields()).payment_lifetime_hours, 0);
     for (const auto& [text, hours] :
          std::vector<std::pair<std::string, int>>{{"1", 1}, {"24", 24}, {"720", 720}}) {
-        EXPECT_EQ(
-            rk::parse_method_settings(with(valid_fields(), "payment_lifetime", text))
-                .payment_lifetime_hours,
-            hours);
+        EXPECT_EQ(rk::parse_method_settings(with(valid_fields(), "payment_lifetime", text))
+                      .payment_lifetime_hours,
+                  hours);
     }
     for (const char* bad : {"0", "721", "024", "-1", "1.5", "12h", " 12", "99999"}) {
-        EXPECT_EQ(refused_field(with(valid_fields(), "payment_lifetime", bad)),
-                  "payment_lifetime")
+        EXPECT_EQ(refused_field(with(valid_fields(), "payment_lifetime", bad)), "payment_lifetime")
             << bad;
     }
 }

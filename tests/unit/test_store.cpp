@@ -688,7 +688,8 @@ TEST(StoreMigration, RobokassaSettingsMoveToTheirSideTableAndEverythingElseStays
     auto stripe = store.db().prepare("SELECT secret_key FROM stripe_methods WHERE method_id = 2");
     ASSERT_TRUE(stripe.step());
     EXPECT_EQ(stripe.column_text(0), "sk_test_a");
-    auto leftovers = store.db().prepare("SELECT count(*) FROM robokassa_methods WHERE method_id = 2");
+    auto leftovers =
+        store.db().prepare("SELECT count(*) FROM robokassa_methods WHERE method_id = 2");
     ASSERT_TRUE(leftovers.step());
     EXPECT_EQ(leftovers.column_int(0), 0);
 
