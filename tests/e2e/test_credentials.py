@@ -190,22 +190,24 @@ class TestPasswordPair(RkCase):
     The emulator knows both pairs and, like Robokassa, takes only the test
     pair for test payments."""
 
-    def pay(self, method):
+    def pay_signed_with(self, method, password1):
+        """A whole payment: the form must be signed with password1, and
+        Robokassa's notification and SuccessURL (signed with the pair the
+        emulator uses for this mode) must be taken."""
         payment_id, link = self.add_payment(method, "990.00")
         form, paid = self.pay_through_gateway(link)
-        return payment_id, form, paid
-
-    def test_test_mode_signs_and_verifies_with_the_test_pair(self):
-        method = self.add_method("sha256", test_mode=True, shop="pair_test", test_pair=True)
-        payment_id, form, paid = self.pay(method)
-        self.assertEqual(form.fields["IsTest"], "1")
-        expected = digest("sha256", f"{method['shop']}:990.00:{payment_id}:"
-                                    f"{method['test_password1']}")
+        expected = digest(method["hash"], f"{method['shop']}:990.00:{payment_id}:{password1}")
         self.assertEqual(form.fields["SignatureValue"], expected)
         self.assertTrue(paid["result"]["accepted"], paid)
         self.assertEqual(self.status(payment_id), 4)
         landing = self.post("/mancgi/rksuccess", paid["redirect"]["fields"])
         self.assertEqual(landing.status, 302, landing.body)
+        return form
+
+    def test_test_mode_signs_and_verifies_with_the_test_pair(self):
+        method = self.add_method("sha256", test_mode=True, shop="pair_test", test_pair=True)
+        form = self.pay_signed_with(method, method["test_password1"])
+        self.assertEqual(form.fields["IsTest"], "1")
 
         # The live Password #2 no longer verifies a test-mode notification.
         other_id, _ = self.add_payment(method, "990.00")
@@ -218,14 +220,8 @@ class TestPasswordPair(RkCase):
 
     def test_live_mode_signs_and_verifies_with_the_live_pair(self):
         method = self.add_method("md5", test_mode=False, shop="pair_live", test_pair=True)
-        payment_id, form, paid = self.pay(method)
+        form = self.pay_signed_with(method, method["password1"])
         self.assertNotIn("IsTest", form.fields)
-        expected = digest("md5", f"{method['shop']}:990.00:{payment_id}:{method['password1']}")
-        self.assertEqual(form.fields["SignatureValue"], expected)
-        self.assertTrue(paid["result"]["accepted"], paid)
-        self.assertEqual(self.status(payment_id), 4)
-        landing = self.post("/mancgi/rksuccess", paid["redirect"]["fields"])
-        self.assertEqual(landing.status, 302, landing.body)
         other_id, _ = self.add_payment(method, "990.00")
         test = self.post("/mancgi/rkresult",
                          self.result_fields(method, other_id, password=method["test_password2"]))
