@@ -160,6 +160,13 @@ class PaymentLifetime(RkCase):
         shown = self.module("method.show", "--method", method["id"]).stdout
         self.assertIn("payment_lifetime: 24 h", shown)
 
+        # Past that moment Robokassa (here its emulator) refuses the form:
+        # ExpirationDate is not signed, so the same form with an earlier one
+        # still passes the signature check and fails on time alone.
+        late = dict(form.fields, ExpirationDate="2020-01-01T00:00")
+        refused = rkharness.http("POST", form.action, data=late)
+        self.assertIn(b'data-code="33"', refused.body)
+
     def test_no_lifetime_no_expiration_date(self):
         method = self.add_method("md5", shop="no_lifetime")
         _, link = self.add_payment(method, "990.00")

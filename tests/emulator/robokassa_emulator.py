@@ -25,6 +25,7 @@ import sys
 import threading
 import urllib.parse
 import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -41,6 +42,8 @@ MAX_BODY = 1024 * 1024
 # decimals at most, because notifications carry it in six-decimal form.
 OUT_SUM_RE = re.compile(r"[0-9]+(\.[0-9]{1,6})?")
 INV_ID_RE = re.compile(r"[0-9]+")
+# ExpirationDate: ISO 8601 as Robokassa documents it, YYYY-MM-DDThh:mm (UTC).
+EXPIRATION_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
 # Robokassa's payment-interface error codes used here (seed 001).
 ERROR_MESSAGES = {
@@ -49,6 +52,7 @@ ERROR_MESSAGES = {
     29: ("Неверный параметр SignatureValue", "Invalid SignatureValue"),
     30: ("Неверный параметр счёта", "Invalid invoice parameter"),
     31: ("Неверная сумма платежа", "Invalid payment amount"),
+    33: ("Время, отведённое на оплату счёта, истекло", "The time to pay the invoice has expired"),
     40: ("Повторная оплата счёта с тем же номером невозможна",
          "The invoice with this number cannot be paid again"),
     53: ("Счёт не найден", "The invoice is not found"),
@@ -343,6 +347,15 @@ class Emulator:
         expected = signature(shop.hash, signed, shop.pass1(is_test), shp)
         if params.get("SignatureValue", "").lower() != expected:
             return error_page(29, culture)
+
+        # ExpirationDate is not signed; past it, the invoice cannot be paid.
+        expiration = params.get("ExpirationDate", "")
+        if expiration:
+            if not EXPIRATION_RE.fullmatch(expiration):
+                return error_page(30, culture)
+            deadline = datetime.strptime(expiration, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+            if datetime.now(timezone.utc) >= deadline:
+                return error_page(33, culture)
 
         inv_id = str(int(raw_inv_id)) if raw_inv_id and int(raw_inv_id) else str(next(self.inv_ids))
         operation = Operation(token=secrets.token_hex(16), login=login, inv_id=inv_id,
