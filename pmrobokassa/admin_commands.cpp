@@ -4,6 +4,7 @@
 #include "commands.hpp"
 #include "robokassa/method_settings.hpp"
 #include "robokassa/receipt.hpp"
+#include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -38,18 +39,28 @@ void command_method_add(Context& ctx) {
                                        {"password1", "password1"},
                                        {"password2", "password2"},
                                        {"password3", "password3"},
+                                       {"test-password1", "test_password1"},
+                                       {"test-password2", "test_password2"},
                                        {"hash-algorithm", "hash_algorithm"},
                                        {"inc-curr-label", "inc_curr_label"},
-                                       {"gateway-url", "gateway_url"}};
+                                       {"gateway-url", "gateway_url"},
+                                       {"payment-lifetime", "payment_lifetime"}};
     MethodFields fields = cli::fields_from_options(ctx, mapping);
     // The two switches are flags on the command line, checkboxes in the form.
     fields["test_mode"] = cli::flag(ctx, "test-mode") ? "on" : "off";
     fields["recurring"] = cli::flag(ctx, "recurring") ? "on" : "off";
     MethodSettings settings = cli::validate_options(fields, mapping, parse_method_settings);
+    // Asked before the store is opened: a refused method leaves no trace.
+    std::string note = cli::validate_options(fields, mapping, [&](const MethodFields&) {
+        return verify_credentials(ctx.config, settings);
+    });
     Store store = cli::open_store(ctx);
     MethodId id = store.add_method(name, settings);
     log::info("method " + std::to_string(id) + " added for shop " + settings.shop_id);
     ctx.out << id << "\n";
+    if (!note.empty()) {
+        ctx.out << "credentials not checked: " << note << "\n";
+    }
 }
 
 void command_method_list(Context& ctx) {
@@ -77,6 +88,12 @@ void command_method_show(Context& ctx) {
             << "password1:      ********\n"
             << "password2:      ********\n"
             << "password3:      " << (s.password3.empty() ? "(not set)" : "********") << "\n"
+            << "test_password1: " << (s.test_password1.empty() ? "(not set)" : "********") << "\n"
+            << "test_password2: " << (s.test_password2.empty() ? "(not set)" : "********") << "\n"
+            << "payment_lifetime: "
+            << (s.payment_lifetime_hours == 0 ? std::string("(none)")
+                                              : std::to_string(s.payment_lifetime_hours) + " h")
+            << "\n"
             << "hash_algorithm: " << to_string(s.hash_algorithm) << "\n"
             << "test_mode:      " << (s.test_mode ? "on" : "off") << "\n"
             << "recurring:      " << (s.recurring ? "on" : "off") << "\n"
@@ -89,7 +106,7 @@ void command_method_show(Context& ctx) {
             << "  Success URL:    " << base << "/mancgi/rksuccess  (method POST)\n"
             << "  Fail URL:       " << base << "/mancgi/rkfail     (method POST)\n"
             << "  Password #1 and #2: the ones stored with this method"
-            << (s.test_mode ? " (the test pair, since test mode is on)" : "") << "\n";
+            << (uses_test_pair(s) ? " (the test pair, since test mode is on)" : "") << "\n";
     if (!ctx.config.manager_url) {
         ctx.out << "Set manager_url in etc/pmrobokassa.conf to see the real host.\n";
     }

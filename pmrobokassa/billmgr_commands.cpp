@@ -1,6 +1,7 @@
 // The commands BILLmanager itself runs: config, pmvalidate, checkpay.
 #include "commands.hpp"
 #include "robokassa/method_settings.hpp"
+#include "robokassa/robokassa_api.hpp"
 
 #include <iterator>
 #include <ostream>
@@ -39,8 +40,14 @@ void require_standalone(const Context& ctx, const char* command) {
 }
 
 void command_pmvalidate(Context& ctx) {
-    cli::run_pmvalidate(ctx, {std::begin(k_method_fields), std::end(k_method_fields)},
-                        [](const MethodFields& fields) { parse_method_settings(fields); });
+    // A form that breaks a rule is refused before Robokassa is asked about
+    // it; a valid one is asked about (unless check_credentials is off), and
+    // the answer says when Robokassa could not be.
+    cli::run_pmvalidate_noting(ctx, {std::begin(k_method_fields), std::end(k_method_fields)},
+                               [&ctx](const MethodFields& fields) {
+                                   return verify_credentials(ctx.config,
+                                                             parse_method_settings(fields));
+                               });
 }
 
 } // namespace rk::module

@@ -9,6 +9,7 @@
 #include "util/log.hpp"
 #include "util/text.hpp"
 
+#include <ctime>
 #include <ostream>
 
 namespace rk::module {
@@ -84,10 +85,25 @@ std::vector<PaymentId> candidates(Store& store, bool panel, int min_age) {
     return ids;
 }
 
+// Journal entries past journal_retention_days go; payments and their
+// history never do.
+void prune_journal(Store& store, int retention_days) {
+    const std::int64_t before =
+        static_cast<std::int64_t>(std::time(nullptr)) - std::int64_t{retention_days} * 86400;
+    sql::Transaction tx(store.db());
+    int pruned = store.prune_journal(tx, before);
+    tx.commit();
+    if (pruned > 0) {
+        log::info("checkpay: pruned " + std::to_string(pruned) + " journal entries older than " +
+                  std::to_string(retention_days) + " days");
+    }
+}
+
 } // namespace
 
 void command_checkpay(Context& ctx) {
     Store store = cli::open_store(ctx);
+    prune_journal(store, ctx.config.journal_retention_days);
     const bool panel = ctx.config.billing == Config::Billing::panel;
     std::unique_ptr<PaymentBook> book =
         open_book(ctx.config, [&store]() -> Store& { return store; });

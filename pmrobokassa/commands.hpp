@@ -18,6 +18,12 @@ void command_method_show(Context& ctx);
 void command_payment_add(Context& ctx);
 void command_payment_list(Context& ctx);
 
+// The notification journal: journal.list [--payment ID] [--verdict V]
+// [--since DATE], newest first; journal.show --entry N with the parameters
+// as received.
+void command_journal_list(Context& ctx);
+void command_journal_show(Context& ctx);
+
 // refund and rcpay work on the store's own payments: in panel mode
 // (billing = panel) BILLmanager keeps them, so these refuse (exit 2) rather
 // than answer "no payment" about a payment that exists in the panel.

@@ -20,6 +20,8 @@ const std::map<std::string, rk::cli::Command>& commands() {
         {"payment.add", rk::module::command_payment_add},
         {"payment.show", rk::cli::command_payment_show},
         {"payment.list", rk::module::command_payment_list},
+        {"journal.list", rk::module::command_journal_list},
+        {"journal.show", rk::module::command_journal_show},
         {"refund", rk::module::command_refund},
         {"rcpay", rk::module::command_rcpay},
     };
@@ -32,12 +34,16 @@ po::options_description describe_options() {
     options.add_options()
         ("help,h", "print this help")
         ("command", po::value<std::string>(), "config, pmvalidate, checkpay, method.add, method.list, "
-                                              "method.show, payment.add, payment.show, payment.list, refund, rcpay")
+                                              "method.show, payment.add, payment.show, payment.list, journal.list, journal.show, "
+                                              "refund, rcpay")
         ("name", po::value<std::string>(), "method.add: the method's name")
         ("shop-id", po::value<std::string>(), "method.add: Robokassa's shop id (MerchantLogin)")
         ("password1", po::value<std::string>(), "method.add: Password #1")
         ("password2", po::value<std::string>(), "method.add: Password #2")
         ("password3", po::value<std::string>(), "method.add: Password #3 (refunds)")
+        ("test-password1", po::value<std::string>(), "method.add: test Password #1 (used in test mode)")
+        ("test-password2", po::value<std::string>(), "method.add: test Password #2 (used in test mode)")
+        ("payment-lifetime", po::value<std::string>(), "method.add: hours a payment link stays payable (1-720)")
         ("hash-algorithm", po::value<std::string>(), "method.add: md5 (default), ripemd160, sha1, sha256, sha384, sha512")
         ("test-mode", po::bool_switch(), "method.add: Robokassa's test mode")
         ("recurring", po::bool_switch(), "method.add: first payments start a recurring series")
@@ -52,7 +58,10 @@ po::options_description describe_options() {
         ("receipt", po::value<std::string>(), "payment.add: a file with Robokassa's Receipt JSON")
         ("payment", po::value<std::string>(), "payment id")
         ("parent", po::value<std::string>(), "rcpay: the paid first payment of the series")
-        ("status", po::value<std::string>(), "payment.list: only this status");
+        ("status", po::value<std::string>(), "payment.list: only this status")
+        ("verdict", po::value<std::string>(), "journal.list: only this verdict (credited, uncredited, refused, ...)")
+        ("since", po::value<std::string>(), "journal.list: only entries received since this UTC date, YYYY-MM-DD[Thh:mm]")
+        ("entry", po::value<std::string>(), "journal.show: the journal entry id");
     // clang-format on
     return options;
 }

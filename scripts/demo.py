@@ -50,7 +50,9 @@ def main():
         web.start()
         emulator.start()
         with open(os.path.join(args.root, "etc", "pmrobokassa.conf"), "w") as conf:
-            conf.write(f"manager_url = {web.base_url}/billmgr\n")
+            # The emulator learns the demo shop after the method is saved:
+            # no credential check (it would ask the real Robokassa).
+            conf.write(f"manager_url = {web.base_url}/billmgr\ncheck_credentials = off\n")
 
         step(1, "Servers on 127.0.0.1")
         show("MGR5_ROOT", args.root)

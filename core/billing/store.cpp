@@ -102,7 +102,7 @@ CREATE TABLE panel_in_pay (
     since      INTEGER NOT NULL
 );
 )sql",
-    // Stripe Checkout Sessions by payment, so that stpayment sends a
+    // 4: Stripe Checkout Sessions by payment, so that stpayment sends a
     // returning customer to the session already open instead of opening a
     // second one that could be paid too; and the payment intent of each
     // processed event, to tell a second payment of a paid payment from a
@@ -119,6 +119,42 @@ CREATE TABLE stripe_sessions (
 );
 CREATE INDEX stripe_sessions_by_payment ON stripe_sessions (payment_id, created_at);
 ALTER TABLE stripe_events ADD COLUMN payment_intent TEXT NOT NULL DEFAULT '';
+)sql",
+    // 5: Robokassa's settings move to a side table of their own, as
+    // Stripe's live in stripe_methods: `methods` keeps what every gateway
+    // shares, and other modules' rows no longer carry empty passwords. The
+    // test password pair and the payment lifetime are new here.
+    R"sql(
+CREATE TABLE robokassa_methods (
+    method_id        INTEGER PRIMARY KEY REFERENCES methods (id),
+    shop_id          TEXT NOT NULL,
+    password1        TEXT NOT NULL,
+    password2        TEXT NOT NULL,
+    password3        TEXT NOT NULL DEFAULT '',
+    test_password1   TEXT NOT NULL DEFAULT '',
+    test_password2   TEXT NOT NULL DEFAULT '',
+    hash_algorithm   TEXT NOT NULL,
+    test_mode        INTEGER NOT NULL CHECK (test_mode IN (0, 1)),
+    inc_curr_label   TEXT NOT NULL DEFAULT '',
+    gateway_url      TEXT NOT NULL DEFAULT '',
+    recurring        INTEGER NOT NULL DEFAULT 0 CHECK (recurring IN (0, 1)),
+    payment_lifetime INTEGER NOT NULL DEFAULT 0 CHECK (payment_lifetime BETWEEN 0 AND 720)
+);
+INSERT INTO robokassa_methods (method_id, shop_id, password1, password2, password3,
+                               hash_algorithm, test_mode, inc_curr_label, gateway_url, recurring)
+    SELECT id, shop_id, password1, password2, password3, hash_algorithm, test_mode,
+           inc_curr_label, gateway_url, recurring
+    FROM methods WHERE module = 'pmrobokassa';
+ALTER TABLE methods DROP COLUMN shop_id;
+ALTER TABLE methods DROP COLUMN password1;
+ALTER TABLE methods DROP COLUMN password2;
+ALTER TABLE methods DROP COLUMN password3;
+ALTER TABLE methods DROP COLUMN hash_algorithm;
+ALTER TABLE methods DROP COLUMN test_mode;
+ALTER TABLE methods DROP COLUMN inc_curr_label;
+ALTER TABLE methods DROP COLUMN gateway_url;
+ALTER TABLE methods DROP COLUMN recurring;
+CREATE INDEX notifications_by_received ON notifications (received_at);
 )sql",
 };
 
@@ -152,8 +188,10 @@ Payment read_payment(const sql::Statement& st) {
 }
 
 const char* const k_method_columns =
-    "SELECT id, name, shop_id, password1, password2, password3, hash_algorithm, test_mode, "
-    "inc_curr_label, gateway_url, recurring FROM methods WHERE module = 'pmrobokassa' ";
+    "SELECT m.id, m.name, r.shop_id, r.password1, r.password2, r.password3, r.hash_algorithm, "
+    "r.test_mode, r.inc_curr_label, r.gateway_url, r.recurring, r.test_password1, "
+    "r.test_password2, r.payment_lifetime FROM methods m "
+    "JOIN robokassa_methods r ON r.method_id = m.id WHERE m.module = 'pmrobokassa' ";
 
 Method read_method(const sql::Statement& st) {
     Method m;
@@ -173,6 +211,9 @@ Method read_method(const sql::Statement& st) {
     m.settings.inc_curr_label = st.column_text(8);
     m.settings.gateway_url = st.column_text(9);
     m.settings.recurring = st.column_int(10) != 0;
+    m.settings.test_password1 = st.column_text(11);
+    m.settings.test_password2 = st.column_text(12);
+    m.settings.payment_lifetime_hours = st.column_int(13);
     return m;
 }
 
@@ -235,42 +276,53 @@ void Store::migrate() {
                     "the store has schema version " + std::to_string(version) +
                         ", newer than this program's " + std::to_string(k_schema_version));
     }
-    for (; version < k_schema_version; ++version) {
-        m_db.exec(k_migrations[version]);
+    migrate_schema(m_db, version, k_schema_version);
+    tx.commit();
+}
+
+int schema_version() {
+    return k_schema_version;
+}
+
+void migrate_schema(sql::Database& db, int from, int to) {
+    for (int version = from; version < to; ++version) {
+        db.exec(k_migrations[version]);
         if (version == 0) {
-            m_db.prepare("INSERT INTO settings (key, value) VALUES ('link_secret', ?)")
+            db.prepare("INSERT INTO settings (key, value) VALUES ('link_secret', ?)")
                 .bind_blob(1, random_bytes(32))
                 .run();
         }
     }
-    m_db.exec(("PRAGMA user_version = " + std::to_string(k_schema_version)).c_str());
-    tx.commit();
+    db.exec(("PRAGMA user_version = " + std::to_string(to)).c_str());
 }
 
 MethodId Store::add_method(const std::string& name, const MethodSettings& s) {
     sql::Transaction tx(m_db);
-    m_db.prepare("INSERT INTO methods (name, shop_id, password1, password2, password3, "
-                 "hash_algorithm, test_mode, inc_curr_label, gateway_url, recurring, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(1, name)
+    MethodId id = add_module_method(tx, name, "pmrobokassa");
+    m_db.prepare("INSERT INTO robokassa_methods (method_id, shop_id, password1, password2, "
+                 "password3, test_password1, test_password2, hash_algorithm, test_mode, "
+                 "inc_curr_label, gateway_url, recurring, payment_lifetime) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, id)
         .bind(2, s.shop_id)
         .bind(3, s.password1)
         .bind(4, s.password2)
         .bind(5, s.password3)
-        .bind(6, to_string(s.hash_algorithm))
-        .bind(7, s.test_mode ? 1 : 0)
-        .bind(8, s.inc_curr_label)
-        .bind(9, s.gateway_url)
-        .bind(10, s.recurring ? 1 : 0)
-        .bind(11, now())
+        .bind(6, s.test_password1)
+        .bind(7, s.test_password2)
+        .bind(8, to_string(s.hash_algorithm))
+        .bind(9, s.test_mode ? 1 : 0)
+        .bind(10, s.inc_curr_label)
+        .bind(11, s.gateway_url)
+        .bind(12, s.recurring ? 1 : 0)
+        .bind(13, s.payment_lifetime_hours)
         .run();
-    MethodId id = m_db.last_insert_rowid();
     tx.commit();
     return id;
 }
 
 std::optional<Method> Store::find_method(MethodId id) {
-    auto st = m_db.prepare(std::string(k_method_columns) + "AND id = ?");
+    auto st = m_db.prepare(std::string(k_method_columns) + "AND m.id = ?");
     st.bind(1, id);
     if (!st.step()) {
         return std::nullopt;
@@ -279,7 +331,7 @@ std::optional<Method> Store::find_method(MethodId id) {
 }
 
 std::vector<Method> Store::list_methods() {
-    auto st = m_db.prepare(std::string(k_method_columns) + "ORDER BY id");
+    auto st = m_db.prepare(std::string(k_method_columns) + "ORDER BY m.id");
     std::vector<Method> out;
     while (st.step()) {
         out.push_back(read_method(st));
@@ -298,8 +350,7 @@ std::optional<std::string> Store::method_module(MethodId id) {
 
 MethodId Store::add_module_method(sql::Transaction&, const std::string& name,
                                   const std::string& module) {
-    m_db.prepare("INSERT INTO methods (name, shop_id, password1, password2, hash_algorithm, "
-                 "test_mode, created_at, module) VALUES (?, '', '', '', 'md5', 0, ?, ?)")
+    m_db.prepare("INSERT INTO methods (name, created_at, module) VALUES (?, ?, ?)")
         .bind(1, name)
         .bind(2, now())
         .bind(3, module)
@@ -546,29 +597,87 @@ void Store::record_notification(sql::Transaction&, const Notification& n) {
         .run();
 }
 
+namespace {
+
+const char* const k_journal_columns =
+    "SELECT id, received_at, source, payment_id, params, verdict, reason, reply_status, "
+    "reply_body FROM notifications ";
+
+JournalEntry read_journal_entry(const sql::Statement& st) {
+    JournalEntry e;
+    e.id = st.column_int64(0);
+    e.received_at = st.column_int64(1);
+    e.notification.source = st.column_text(2);
+    e.notification.payment_id = st.column_optional_int64(3);
+    e.notification.params = st.column_text(4);
+    e.notification.verdict = st.column_text(5);
+    e.notification.reason = st.column_text(6);
+    e.notification.reply_status = st.column_int(7);
+    e.notification.reply_body = st.column_text(8);
+    return e;
+}
+
+} // namespace
+
 std::vector<JournalEntry> Store::journal(std::optional<PaymentId> payment_id) {
-    auto st = m_db.prepare(
-        std::string("SELECT id, received_at, source, payment_id, params, verdict, reason, "
-                    "reply_status, reply_body FROM notifications ") +
-        (payment_id ? "WHERE payment_id = ? ORDER BY id" : "ORDER BY id"));
+    auto st = m_db.prepare(std::string(k_journal_columns) +
+                           (payment_id ? "WHERE payment_id = ? ORDER BY id" : "ORDER BY id"));
     if (payment_id) {
         st.bind(1, *payment_id);
     }
     std::vector<JournalEntry> out;
     while (st.step()) {
-        JournalEntry e;
-        e.id = st.column_int64(0);
-        e.received_at = st.column_int64(1);
-        e.notification.source = st.column_text(2);
-        e.notification.payment_id = st.column_optional_int64(3);
-        e.notification.params = st.column_text(4);
-        e.notification.verdict = st.column_text(5);
-        e.notification.reason = st.column_text(6);
-        e.notification.reply_status = st.column_int(7);
-        e.notification.reply_body = st.column_text(8);
-        out.push_back(std::move(e));
+        out.push_back(read_journal_entry(st));
     }
     return out;
+}
+
+std::vector<JournalEntry> Store::journal(const JournalFilter& filter) {
+    // Each condition is off when its parameter is NULL, so one statement
+    // serves every combination of filters.
+    auto st = m_db.prepare(std::string(k_journal_columns) +
+                           "WHERE (?1 IS NULL OR payment_id = ?1) AND (?2 IS NULL OR verdict = ?2) "
+                           "AND (?3 IS NULL OR received_at >= ?3) ORDER BY id DESC");
+    if (filter.payment_id) {
+        st.bind(1, *filter.payment_id);
+    } else {
+        st.bind_null(1);
+    }
+    if (filter.verdict) {
+        st.bind(2, *filter.verdict);
+    } else {
+        st.bind_null(2);
+    }
+    if (filter.since) {
+        st.bind(3, *filter.since);
+    } else {
+        st.bind_null(3);
+    }
+    std::vector<JournalEntry> out;
+    while (st.step()) {
+        out.push_back(read_journal_entry(st));
+    }
+    return out;
+}
+
+std::optional<JournalEntry> Store::journal_entry(std::int64_t id) {
+    auto st = m_db.prepare(std::string(k_journal_columns) + "WHERE id = ?");
+    st.bind(1, id);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return read_journal_entry(st);
+}
+
+bool Store::journal_has(sql::Transaction&, PaymentId id, const std::string& verdict) {
+    auto st = m_db.prepare("SELECT 1 FROM notifications WHERE payment_id = ? AND verdict = ?");
+    st.bind(1, id).bind(2, verdict);
+    return st.step();
+}
+
+int Store::prune_journal(sql::Transaction&, std::int64_t before) {
+    m_db.prepare("DELETE FROM notifications WHERE received_at < ?").bind(1, before).run();
+    return m_db.changes();
 }
 
 std::string Store::link_secret() {

@@ -83,6 +83,13 @@ struct JournalEntry {
     Notification notification;
 };
 
+// Which journal entries an admin asks for; empty members do not filter.
+struct JournalFilter {
+    std::optional<PaymentId> payment_id;
+    std::optional<std::string> verdict;
+    std::optional<std::int64_t> since; // received at or after, Unix time
+};
+
 // The billing store: methods, payments, the notification journal and the
 // status history, in one SQLite file (WAL, synchronous=FULL, foreign keys).
 // Reads may run outside a transaction; every write takes a
@@ -149,6 +156,15 @@ public:
     // The journal.
     void record_notification(sql::Transaction& tx, const Notification& notification);
     std::vector<JournalEntry> journal(std::optional<PaymentId> payment_id);
+    // Newest first.
+    std::vector<JournalEntry> journal(const JournalFilter& filter);
+    std::optional<JournalEntry> journal_entry(std::int64_t id);
+    // Whether the journal holds an entry for `id` with `verdict`: a closed
+    // invoice's money is recorded once however often Robokassa repeats it.
+    bool journal_has(sql::Transaction& tx, PaymentId id, const std::string& verdict);
+    // Deletes the entries received before `before` (Unix time); returns
+    // how many. Payments and their history stay.
+    int prune_journal(sql::Transaction& tx, std::int64_t before);
 
     // The per-installation secret behind payment links. Never printed.
     std::string link_secret();
@@ -165,6 +181,12 @@ private:
                           const std::string& source, const std::string* external_id);
     sql::Database m_db;
 };
+
+// The schema version this program writes, and the migrations from one
+// version to another on a bare database (the store runs them on open; the
+// tests use them to build a store as an older release left it).
+int schema_version();
+void migrate_schema(sql::Database& db, int from, int to);
 
 // The store, opened on first call: the CGIs open it only when a request
 // gets far enough to need it.

@@ -14,8 +14,6 @@ namespace rk::cli {
 
 namespace po = boost::program_options;
 
-namespace {
-
 std::string iso_time(std::int64_t unix_time) {
     std::time_t tt = static_cast<std::time_t>(unix_time);
     std::tm tm{};
@@ -24,8 +22,6 @@ std::string iso_time(std::int64_t unix_time) {
     (void)std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm); // 21 bytes always fit
     return buf;
 }
-
-} // namespace
 
 const std::string* option(const Context& ctx, const char* name) {
     auto it = ctx.options.find(name);
@@ -77,6 +73,15 @@ std::map<std::string, std::string> fields_from_options(const Context& ctx,
 void run_pmvalidate(
     Context& ctx, const std::vector<const char*>& names,
     const std::function<void(const std::map<std::string, std::string>&)>& validate) {
+    run_pmvalidate_noting(ctx, names, [&validate](const std::map<std::string, std::string>& f) {
+        validate(f);
+        return std::string();
+    });
+}
+
+void run_pmvalidate_noting(
+    Context& ctx, const std::vector<const char*>& names,
+    const std::function<std::string(const std::map<std::string, std::string>&)>& validate) {
     namespace pt = boost::property_tree;
     pt::ptree tree;
     try {
@@ -94,8 +99,9 @@ void run_pmvalidate(
             fields[name] = *value;
         }
     }
+    std::string note;
     try {
-        validate(fields);
+        note = validate(fields);
     } catch (const Error& e) {
         log::info("pmvalidate refused " + e.describe());
         ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -104,6 +110,10 @@ void run_pmvalidate(
                 << "</param><msg>" << escape_markup(xml_safe(e.describe()))
                 << "</msg></error></doc>\n";
         return;
+    }
+    if (!note.empty()) {
+        pt::ptree& check = tree.get_child("doc").add("credentials_check", xml_safe(note));
+        check.put("<xmlattr>.status", "not_checked");
     }
     pt::write_xml(ctx.out, tree);
     ctx.out << "\n";

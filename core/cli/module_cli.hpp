@@ -63,6 +63,16 @@ auto validate_options(const std::map<std::string, std::string>& fields, const Op
 void run_pmvalidate(Context& ctx, const std::vector<const char*>& names,
                     const std::function<void(const std::map<std::string, std::string>&)>& validate);
 
+// run_pmvalidate for a check that may accept with a note (`validate`
+// returns it; "" for none): the echoed document then carries it as
+// <credentials_check status="not_checked">NOTE</credentials_check>.
+void run_pmvalidate_noting(
+    Context& ctx, const std::vector<const char*>& names,
+    const std::function<std::string(const std::map<std::string, std::string>&)>& validate);
+
+// Unix time as the XML answers write it: 2026-11-23T06:11:42Z (UTC).
+std::string iso_time(std::int64_t unix_time);
+
 // The installation's store, created on first use.
 Store open_store(const Context& ctx);
 

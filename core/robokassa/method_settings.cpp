@@ -14,6 +14,29 @@ bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
+// Whole hours, 1 to the maximum, no sign or leading zero; empty: none.
+int parse_payment_lifetime(const std::string& text) {
+    if (text.empty()) {
+        return 0;
+    }
+    const std::string rule =
+        "must be whole hours from 1 to " + std::to_string(k_max_payment_lifetime_hours);
+    if (text.size() > 3 || text[0] == '0') {
+        throw bad_input("payment_lifetime", rule);
+    }
+    int hours = 0;
+    for (char c : text) {
+        if (!is_digit(c)) {
+            throw bad_input("payment_lifetime", rule);
+        }
+        hours = hours * 10 + (c - '0');
+    }
+    if (hours > k_max_payment_lifetime_hours) {
+        throw bad_input("payment_lifetime", rule);
+    }
+    return hours;
+}
+
 } // namespace
 
 void validate_password(const std::string& field, const std::string& password) {
@@ -81,6 +104,21 @@ MethodSettings parse_method_settings(const MethodFields& fields) {
     if (s.password2 == s.password1) {
         throw bad_input("password2", "must differ from password1");
     }
+    s.test_password1 = field("test_password1");
+    s.test_password2 = field("test_password2");
+    if (!s.test_password1.empty()) {
+        validate_password("test_password1", s.test_password1);
+    }
+    if (!s.test_password2.empty()) {
+        validate_password("test_password2", s.test_password2);
+    }
+    if (s.test_password1.empty() != s.test_password2.empty()) {
+        throw bad_input(s.test_password1.empty() ? "test_password1" : "test_password2",
+                        "is required with the other test password: the pair works together");
+    }
+    if (!s.test_password1.empty() && s.test_password2 == s.test_password1) {
+        throw bad_input("test_password2", "must differ from test_password1");
+    }
     if (!s.password3.empty()) {
         validate_password("password3", s.password3);
         if (s.password3 == s.password1 || s.password3 == s.password2) {
@@ -111,7 +149,20 @@ MethodSettings parse_method_settings(const MethodFields& fields) {
         throw bad_input("gateway_url",
                         "must be an https:// URL (http:// only for a loopback host)");
     }
+    s.payment_lifetime_hours = parse_payment_lifetime(field("payment_lifetime"));
     return s;
+}
+
+bool uses_test_pair(const MethodSettings& settings) {
+    return settings.test_mode && !settings.test_password1.empty();
+}
+
+const std::string& signing_password1(const MethodSettings& settings) {
+    return uses_test_pair(settings) ? settings.test_password1 : settings.password1;
+}
+
+const std::string& signing_password2(const MethodSettings& settings) {
+    return uses_test_pair(settings) ? settings.test_password2 : settings.password2;
 }
 
 } // namespace rk

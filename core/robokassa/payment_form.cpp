@@ -7,7 +7,18 @@
 #include "util/log.hpp"
 #include "util/text.hpp"
 
+#include <ctime>
+
 namespace rk {
+
+std::string expiration_date(std::time_t now, int lifetime_hours) {
+    std::time_t until = now + static_cast<std::time_t>(lifetime_hours) * 3600;
+    std::tm utc{};
+    gmtime_r(&until, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M", &utc);
+    return text;
+}
 
 namespace {
 
@@ -23,9 +34,9 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
     const std::string out_sum = format_amount(payment.amount);
     const std::string inv_id = std::to_string(payment.id);
     const std::string receipt = payment.receipt.empty() ? "" : percent_encode(payment.receipt);
-    const std::string signature =
-        sign(settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id,
-                                                          receipt, settings.password1, {}));
+    const std::string signature = sign(
+        settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id, receipt,
+                                                     signing_password1(settings), {}));
     const std::string& gateway = effective_gateway_url(settings);
 
     Page page;
@@ -56,6 +67,11 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
     }
     if (!receipt.empty()) {
         hidden(form, "Receipt", receipt);
+    }
+    if (settings.payment_lifetime_hours > 0) {
+        // Not signed: Robokassa's signature covers only the listed modifiers.
+        hidden(form, "ExpirationDate",
+               expiration_date(std::time(nullptr), settings.payment_lifetime_hours));
     }
     if (settings.recurring && !payment.parent_id) {
         hidden(form, "Recurring", "true");

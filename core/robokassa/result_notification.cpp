@@ -31,10 +31,43 @@ Reply refusal(int status, const std::string& field, const std::string& why) {
     return reply;
 }
 
+const char* status_name(PaymentStatus status) {
+    switch (status) {
+    case PaymentStatus::refunded:
+        return "refunded";
+    case PaymentStatus::fraud:
+        return "fraud";
+    case PaymentStatus::cancelled:
+        return "cancelled";
+    default:
+        return "closed";
+    }
+}
+
+// Money Robokassa took for a payment we closed (cancelled, refunded,
+// flagged): nothing is credited, but a person must learn of it, once; the
+// OK stops Robokassa's retries only after that record commits.
+Reply record_uncredited(Store& store, sql::Transaction& tx, const Payment& payment,
+                        const std::string& inv_id, Notification& note) {
+    const std::string status =
+        std::to_string(static_cast<int>(payment.status)) + " (" + status_name(payment.status) + ")";
+    if (store.journal_has(tx, payment.id, "uncredited")) {
+        note.verdict = "duplicate";
+        note.reason =
+            "repeat of money already journaled as uncredited; payment in status " + status;
+        log::warning("payment " + inv_id + ": " + note.reason);
+    } else {
+        note.verdict = "uncredited";
+        note.reason = "money received for a payment in status " + status + "; not credited";
+        log::error("payment " + inv_id + ": " + note.reason);
+    }
+    return plain_reply(200, "OK" + inv_id);
+}
+
 // Decides a well-formed notification inside `tx`: fills the journal entry's
 // verdict and reason and returns the reply. Client errors come back as
 // replies, so they are journaled too; store errors propagate (503).
-Reply decide(PaymentBook& book, sql::Transaction& tx, const CgiRequest& request,
+Reply decide(PaymentBook& book, Store& store, sql::Transaction& tx, const CgiRequest& request,
              Notification& note) {
     const std::string& out_sum = request.require("OutSum");
     const std::string& inv_id = request.require("InvId");
@@ -48,7 +81,7 @@ Reply decide(PaymentBook& book, sql::Transaction& tx, const CgiRequest& request,
     ShpParams shp = collect_shp(request.params);
     bool signed_ok = verify_signature(
         settings.hash_algorithm, given_signature, shp, [&](const ShpParams& order) {
-            return result_signature_base(out_sum, inv_id, settings.password2, order);
+            return result_signature_base(out_sum, inv_id, signing_password2(settings), order);
         });
     if (!signed_ok) {
         throw Error(ErrorKind::forbidden, "SignatureValue", "does not match (Password #2)");
@@ -70,18 +103,16 @@ Reply decide(PaymentBook& book, sql::Transaction& tx, const CgiRequest& request,
         log::info("payment " + inv_id + " paid: " + format_amount(received));
         return plain_reply(200, "OK" + inv_id);
     case Settlement::duplicate:
+        if (payment.status != PaymentStatus::paid) {
+            return record_uncredited(store, tx, payment, inv_id, note); // refunded since
+        }
         log::info("payment " + inv_id + " was already paid; repeat acknowledged");
         return plain_reply(200, "OK" + inv_id);
     case Settlement::amount_mismatch:
         throw bad_input("OutSum",
                         "is " + out_sum + ", the payment is " + format_amount(payment.amount));
     case Settlement::not_payable:
-        // Robokassa took money for a payment we closed: a person must look.
-        log::error("payment " + inv_id + " was paid at Robokassa but has status " +
-                   std::to_string(static_cast<int>(payment.status)) + "; not credited");
-        throw Error(ErrorKind::conflict, "InvId",
-                    "payment is in status " + std::to_string(static_cast<int>(payment.status)) +
-                        " and cannot be paid");
+        return record_uncredited(store, tx, payment, inv_id, note);
     }
     throw Error(ErrorKind::internal, "", "unknown settlement");
 }
@@ -143,8 +174,8 @@ Reply handle_result(const CgiInput& input, CgiContext& context) {
     sql::Transaction tx(store.db());
     if (request) {
         try {
-            reply =
-                decide(*open_book(context.config(), context.store_access()), tx, *request, note);
+            reply = decide(*open_book(context.config(), context.store_access()), store, tx,
+                           *request, note);
         } catch (const Error& e) {
             if (e.kind() == ErrorKind::upstream) {
                 // The billing panel did not take it (panel mode): journal

@@ -43,7 +43,7 @@ Reply handle_success(const CgiInput& input, CgiContext& context) {
     ShpParams shp = collect_shp(request.params);
     bool signed_ok =
         verify_signature(settings.hash_algorithm, given, shp, [&](const ShpParams& order) {
-            return success_signature_base(out_sum, inv_id, settings.password1, order);
+            return success_signature_base(out_sum, inv_id, signing_password1(settings), order);
         });
     if (!signed_ok) {
         throw bad_input("SignatureValue", "does not match (Password #1)");

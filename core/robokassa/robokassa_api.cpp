@@ -5,9 +5,11 @@
 #include "util/form.hpp"
 #include "util/http_client.hpp"
 #include "util/json.hpp"
+#include "util/log.hpp"
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
+#include <chrono>
 #include <sstream>
 
 namespace rk {
@@ -18,7 +20,8 @@ std::string op_state_url(const std::string& base_url, const MethodSettings& sett
                          PaymentId id) {
     const std::string inv_id = std::to_string(id);
     const std::string signature =
-        sign(settings.hash_algorithm, settings.shop_id + ":" + inv_id + ":" + settings.password2);
+        sign(settings.hash_algorithm,
+             settings.shop_id + ":" + inv_id + ":" + signing_password2(settings));
     return base_url + (base_url.find('?') == std::string::npos ? "?" : "&") +
            "MerchantLogin=" + percent_encode(settings.shop_id) + "&InvoiceID=" + inv_id +
            "&Signature=" + signature;
@@ -61,6 +64,139 @@ OpState query_op_state(const Config& config, const MethodSettings& settings, Pay
                     "OpStateExt answered HTTP " + std::to_string(response.status));
     }
     return parse_op_state(response.body);
+}
+
+namespace {
+
+// An InvoiceID beyond any our store hands out; the answer is the same for
+// one that exists (code 0) as long as the signature is right.
+constexpr PaymentId k_probe_invoice = 9223372036854775807;
+
+// OpStateExt Result/Code values.
+constexpr int k_code_ok = 0;
+constexpr int k_code_bad_signature = 1;
+constexpr int k_code_no_shop = 2;
+constexpr int k_code_no_invoice = 3;
+constexpr int k_code_duplicate_invoice = 4;
+
+constexpr HashAlgorithm k_all_algorithms[] = {HashAlgorithm::md5,    HashAlgorithm::ripemd160,
+                                              HashAlgorithm::sha1,   HashAlgorithm::sha256,
+                                              HashAlgorithm::sha384, HashAlgorithm::sha512};
+
+bool signature_accepted(int code) {
+    return code == k_code_ok || code == k_code_no_invoice || code == k_code_duplicate_invoice;
+}
+
+} // namespace
+
+CredentialCheck check_credentials(const Config& config, const MethodSettings& settings) {
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(config.check_timeout);
+    // OpStateExt's code for `algorithm`; throws upstream when Robokassa
+    // gives no usable answer within the time left.
+    bool first = true;
+    auto ask = [&](HashAlgorithm algorithm) {
+        // The first question may take the whole timeout; later ones the
+        // whole seconds left (libcurl's timeout counts whole seconds).
+        long left = first ? config.check_timeout
+                          : static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  deadline - Clock::now())
+                                                  .count());
+        first = false;
+        if (left < 1) {
+            throw Error(ErrorKind::upstream, "",
+                        "Robokassa did not answer within " + std::to_string(config.check_timeout) +
+                            " s");
+        }
+        MethodSettings probe = settings;
+        probe.hash_algorithm = algorithm;
+        HttpRequest request;
+        request.url = op_state_url(config.opstate_url, probe, k_probe_invoice);
+        request.timeout_seconds = left;
+        HttpResponse response = http_request(request);
+        if (response.status != 200) {
+            throw Error(ErrorKind::upstream, "",
+                        "OpStateExt answered HTTP " + std::to_string(response.status));
+        }
+        return parse_op_state(response.body).result_code;
+    };
+
+    CredentialCheck check;
+    int code = 0;
+    try {
+        code = ask(settings.hash_algorithm);
+    } catch (const Error& e) {
+        if (e.kind() != ErrorKind::upstream) {
+            throw;
+        }
+        check.why_not = e.describe();
+        return check;
+    }
+    if (signature_accepted(code)) {
+        check.verdict = CredentialVerdict::right;
+        return check;
+    }
+    if (code == k_code_no_shop) {
+        check.verdict = CredentialVerdict::unknown_shop;
+        return check;
+    }
+    if (code != k_code_bad_signature) {
+        check.why_not = "OpStateExt answered code " + std::to_string(code);
+        return check;
+    }
+    check.verdict = CredentialVerdict::wrong_password2;
+    for (HashAlgorithm other : k_all_algorithms) {
+        if (other == settings.hash_algorithm) {
+            continue;
+        }
+        try {
+            if (signature_accepted(ask(other))) {
+                check.verdict = CredentialVerdict::wrong_algorithm;
+                check.shop_algorithm = other;
+                return check;
+            }
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::upstream) {
+                throw;
+            }
+            break; // out of time: the password is the likelier culprit
+        }
+    }
+    return check;
+}
+
+std::string verify_credentials(const Config& config, const MethodSettings& settings) {
+    if (!config.check_credentials) {
+        return "";
+    }
+    const std::string which = uses_test_pair(settings) ? "the test Password #2" : "Password #2";
+    CredentialCheck check = check_credentials(config, settings);
+    switch (check.verdict) {
+    case CredentialVerdict::right:
+        log::info("Robokassa confirmed shop " + settings.shop_id + ", " + which + " and " +
+                  std::string(to_string(settings.hash_algorithm)));
+        return "";
+    case CredentialVerdict::unknown_shop:
+        throw bad_input("shop_id", "Robokassa does not know shop '" + settings.shop_id +
+                                       "' or it is not activated; copy the shop identifier "
+                                       "from My shops, Technical settings");
+    case CredentialVerdict::wrong_password2:
+        throw bad_input("password2", "Robokassa refused the signature made with " + which +
+                                         ": copy it again from the shop's technical settings" +
+                                         (uses_test_pair(settings) ? " (the test pair)" : ""));
+    case CredentialVerdict::wrong_algorithm:
+        throw bad_input("hash_algorithm",
+                        "Robokassa accepts this Password #2 only with the " +
+                            std::string(to_string(*check.shop_algorithm)) +
+                            " algorithm: choose the one set in the shop's technical settings");
+    case CredentialVerdict::not_checked:
+        break;
+    }
+    std::string note = "Robokassa could not be asked whether the shop id, " + which +
+                       " and the hash algorithm are right (" + check.why_not +
+                       "); accepted without that check";
+    log::warning("credentials not checked: " + note);
+    return note;
 }
 
 } // namespace rk
@@ -152,9 +288,9 @@ void charge_recurring(const Config& config, const MethodSettings& settings, cons
     if (!receipt.empty()) {
         form.add("Receipt", receipt);
     }
-    form.add("SignatureValue",
-             sign(settings.hash_algorithm, init_signature_base(settings.shop_id, out_sum, inv_id,
-                                                               receipt, settings.password1, {})));
+    form.add("SignatureValue", sign(settings.hash_algorithm,
+                                    init_signature_base(settings.shop_id, out_sum, inv_id, receipt,
+                                                        signing_password1(settings), {})));
     HttpRequest request;
     request.method = "POST";
     request.url = config.recurring_url;

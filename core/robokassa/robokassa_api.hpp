@@ -29,6 +29,34 @@ OpState parse_op_state(const std::string& xml);
 // Asks Robokassa; throws upstream on network errors and non-200 replies.
 OpState query_op_state(const Config& config, const MethodSettings& settings, PaymentId id);
 
+// What Robokassa says about a method's credentials when asked OpStateExt
+// about an invoice no shop issues, signed with Password #2 (the test one in
+// test mode): "no such invoice" proves the shop, the password and the hash
+// algorithm right; a signature error proves one of the last two wrong.
+// Password #1 signs nothing Robokassa answers without a customer (only the
+// payment page and the customer's return), so it cannot be checked here.
+enum class CredentialVerdict { right, unknown_shop, wrong_password2, wrong_algorithm, not_checked };
+
+struct CredentialCheck {
+    CredentialVerdict verdict = CredentialVerdict::not_checked;
+    // wrong_algorithm: the algorithm Robokassa accepted the same password in.
+    std::optional<HashAlgorithm> shop_algorithm;
+    // not_checked: why, for the admin (no secret in it).
+    std::string why_not;
+};
+
+// Asks through config.opstate_url, all within config.check_timeout
+// seconds. A signature error is asked again in each other algorithm, while
+// time is left, only to tell a wrong algorithm from a wrong password.
+CredentialCheck check_credentials(const Config& config, const MethodSettings& settings);
+
+// check_credentials as saving a method applies it: throws bad_input naming
+// the field at fault (shop_id, password2 or hash_algorithm) with a message
+// an admin can act on; returns "" when checked and right or when
+// config.check_credentials is off, otherwise a note saying the credentials
+// were not checked and why (also logged).
+std::string verify_credentials(const Config& config, const MethodSettings& settings);
+
 } // namespace rk
 
 namespace rk {

@@ -95,6 +95,7 @@ Config load_config(const std::string& path) {
     }
     std::string manager_url;
     std::string billing = "standalone";
+    std::string check_credentials = "on";
     po::options_description keys;
     keys.add_options()("manager_url", po::value(&manager_url))(
         "log_level", po::value(&config.log_level))("opstate_url", po::value(&config.opstate_url))(
@@ -104,7 +105,10 @@ Config load_config(const std::string& path) {
         "stripe_api_url", po::value(&config.stripe_api_url))("busy_timeout_ms",
                                                              po::value(&config.busy_timeout_ms))(
         "http_timeout", po::value(&config.http_timeout))("billing", po::value(&billing))(
-        "mgrctl", po::value(&config.mgrctl))("mgrctl_timeout", po::value(&config.mgrctl_timeout));
+        "mgrctl", po::value(&config.mgrctl))("mgrctl_timeout", po::value(&config.mgrctl_timeout))(
+        "check_credentials", po::value(&check_credentials))("check_timeout",
+                                                            po::value(&config.check_timeout))(
+        "journal_retention_days", po::value(&config.journal_retention_days));
     po::variables_map vm;
     try {
         po::store(po::parse_config_file(in, keys, false), vm);
@@ -130,6 +134,13 @@ Config load_config(const std::string& path) {
     require_range("busy_timeout_ms", config.busy_timeout_ms, 1, 600000);
     require_range("http_timeout", config.http_timeout, 1, 600);
     require_range("mgrctl_timeout", config.mgrctl_timeout, 1, 600);
+    require_range("check_timeout", config.check_timeout, 1, 60);
+    require_range("journal_retention_days", config.journal_retention_days, 1, 36500);
+    if (check_credentials == "off") {
+        config.check_credentials = false;
+    } else if (check_credentials != "on") {
+        throw bad_input("check_credentials", "must be 'on' or 'off'");
+    }
     if (billing == "panel") {
         config.billing = Config::Billing::panel;
     } else if (billing != "standalone") {

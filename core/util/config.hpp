@@ -29,6 +29,13 @@ struct Config {
     std::string mgrctl;
     // Seconds one mgrctl call may take before it is killed.
     int mgrctl_timeout = 20;
+    // Whether saving a method asks Robokassa if its credentials are right,
+    // and how many seconds that may take in all before the method is
+    // accepted unchecked.
+    bool check_credentials = true;
+    int check_timeout = 5;
+    // checkpay deletes journal entries older than this many days.
+    int journal_retention_days = 400;
 };
 
 // Reads `path` with Boost.Program_options. A missing file gives defaults;

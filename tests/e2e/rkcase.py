@@ -50,8 +50,14 @@ class RkCase(unittest.TestCase):
         cls.emulator.start()
         # Written once the servers have their ports: lines may name
         # {emulator} (its base URL) and {web}. The programs read it per run.
+        lines = list(cls.config_lines)
+        if not any(line.startswith("check_credentials") for line in lines):
+            # Saving a method would ask Robokassa itself about the shop:
+            # suites that test that check turn it on with opstate_url on
+            # the emulator, the rest never leave loopback.
+            lines.append("check_credentials = off")
         with open(os.path.join(cls.root, "etc", "pmrobokassa.conf"), "w") as f:
-            for line in cls.config_lines:
+            for line in lines:
                 f.write(line.format(emulator=cls.emulator.base_url, web=cls.web.base_url) + "\n")
 
     @classmethod
@@ -81,9 +87,21 @@ class RkCase(unittest.TestCase):
             self.assertEqual(result.returncode, 0, result.stderr)
         return result
 
-    def add_method(self, algorithm="md5", test_mode=True, shop=None, recurring=False, **extra):
+    def add_method(self, algorithm="md5", test_mode=True, shop=None, recurring=False,
+                   test_pair=False, **extra):
+        """A method in the store and its shop at the emulator (registered
+        first, so a credential check finds it). test_pair: the method and
+        the shop also get a test Password #1/#2."""
         shop = shop or "shop_" + algorithm + ("_test" if test_mode else "_live")
         p1, p2, p3 = "Pass1word" + shop, "Pass2word" + shop, "Pass3word" + shop
+        t1, t2 = ("Test1word" + shop, "Test2word" + shop) if test_pair else ("", "")
+        self.emulator.register_shop({
+            "login": shop, "password1": p1, "password2": p2, "password3": p3, "hash": algorithm,
+            "test_password1": t1, "test_password2": t2,
+            "result_url": self.web.base_url + "/mancgi/rkresult",
+            "success_url": self.web.base_url + "/mancgi/rksuccess",
+            "fail_url": self.web.base_url + "/mancgi/rkfail",
+            "url_method": "POST", "test_mode": test_mode})
         args = ["method.add", "--name", "Robokassa " + algorithm,
                 "--shop-id", shop, "--password1", p1, "--password2", p2,
                 "--hash-algorithm", algorithm,
@@ -93,17 +111,14 @@ class RkCase(unittest.TestCase):
             args.append("--test-mode")
         if recurring:
             args.append("--recurring")
+        if test_pair:
+            args += ["--test-password1", t1, "--test-password2", t2]
         for key, value in extra.items():
             args += ["--" + key.replace("_", "-"), value]
         method_id = self.module(*args).stdout.splitlines()[0]
-        self.emulator.register_shop({
-            "login": shop, "password1": p1, "password2": p2, "password3": p3, "hash": algorithm,
-            "result_url": self.web.base_url + "/mancgi/rkresult",
-            "success_url": self.web.base_url + "/mancgi/rksuccess",
-            "fail_url": self.web.base_url + "/mancgi/rkfail",
-            "url_method": "POST", "test_mode": test_mode})
         return {"id": method_id, "shop": shop, "password1": p1, "password2": p2, "password3": p3,
-                "hash": algorithm, "test_mode": test_mode}
+                "test_password1": t1, "test_password2": t2, "hash": algorithm,
+                "test_mode": test_mode}
 
     def add_payment(self, method, amount="990.00", *extra):
         out = self.module("payment.add", "--method", method["id"],

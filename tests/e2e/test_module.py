@@ -21,6 +21,11 @@ class Module(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="rk-module-")
         self.addCleanup(shutil.rmtree, self.root, ignore_errors=True)
+        # Made-up credentials: saving them must not ask Robokassa
+        # (test_credentials.py asks the emulator).
+        os.makedirs(os.path.join(self.root, "etc"))
+        with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "w") as f:
+            f.write("check_credentials = off\n")
 
     def run_module(self, *args, stdin=None):
         return rkharness.run_module(BIN_DIR, self.root, *args, stdin=stdin)
@@ -99,8 +104,7 @@ class Module(unittest.TestCase):
         self.assertEqual(self.count("payments"), 1)
 
     def test_method_show_masks_passwords_and_gives_the_urls(self):
-        os.makedirs(os.path.join(self.root, "etc"))
-        with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "w") as f:
+        with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "a") as f:
             f.write("manager_url = https://my.example.com/billmgr\n")
         self.run_module("method.add", "--name", "m", "--shop-id", "demo",
                         "--password1", "Pass1word", "--password2", "Pass2word")

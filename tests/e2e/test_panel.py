@@ -227,11 +227,13 @@ class Notifications(PanelMode):
         self.assertEqual(self.journal_verdicts(3202),
                          ["refused", "amount_mismatch", "refused", "refused"])
 
-    def test_cancelled_in_the_panel_is_a_conflict_not_a_credit(self):
+    def test_cancelled_in_the_panel_is_journaled_uncredited_not_credited(self):
         self.expect_info(3203, 9)
         reply = self.post("/mancgi/rkresult", self.notification(3203))
-        self.assertEqual(reply.status, 409)
+        # Recorded, so Robokassa may stop retrying; nothing asked of the panel.
+        self.assertEqual((reply.status, reply.body), (200, b"OK3203"))
         self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(3203), ["uncredited"])
 
     def test_unknown_payment_and_a_method_the_panel_holds_wrongly(self):
         self.mgrctl.expect("payment.info", [("elid", 3204)], answer("error_missing", id=3204),

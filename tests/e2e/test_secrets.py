@@ -70,7 +70,7 @@ class Secrets(RkCase):
 
     def add_method(self, *args, **kwargs):
         method = super().add_method(*args, **kwargs)
-        for name in ("password1", "password2", "password3"):
+        for name in ("password1", "password2", "password3", "test_password1", "test_password2"):
             if method.get(name):
                 type(self).secrets.add(method[name])
         return method
@@ -86,6 +86,14 @@ class Secrets(RkCase):
                 f"{method['shop']}:{out_sum}:{payment_id}:{method['password1']}",  # init
             })
         type(self).secrets.add(f"{method['shop']}:{payment_id}:{method['password2']}")  # OpState
+        if method.get("test_password1"):
+            for out_sum in {amount, six, f"{float(amount):.2f}"}:
+                type(self).secrets.update({
+                    f"{out_sum}:{payment_id}:{method['test_password2']}",
+                    f"{out_sum}:{payment_id}:{method['test_password1']}",
+                    f"{method['shop']}:{out_sum}:{payment_id}:{method['test_password1']}",
+                })
+            type(self).secrets.add(f"{method['shop']}:{payment_id}:{method['test_password2']}")
         return payment_id, link
 
     # Driving the installation --------------------------------------------
@@ -96,9 +104,10 @@ class Secrets(RkCase):
         method = self.add_method("sha256", shop="secrets_main")
         self.assertTrue(method.get("password3"), "refunds need Password #3")
         md5 = self.add_method("md5", shop="secrets_md5")
+        test_pair = self.add_method("sha1", shop="secrets_test_pair", test_pair=True)
 
         # 1. Full payments: link -> form -> gateway -> ResultURL -> SuccessURL.
-        for m in (method, md5):
+        for m in (method, md5, test_pair):
             payment_id, link = self.add_payment(m, "990.00", "--description", "<b>Hosting</b>")
             form, paid = self.pay_through_gateway(link)
             for attempt in paid["result"]["attempts"]:
@@ -144,7 +153,7 @@ class Secrets(RkCase):
 
         # 4. Admin commands, good and bad.
         self.module("method.list")
-        for m in (method, md5):
+        for m in (method, md5, test_pair):
             self.module("method.show", "--method", m["id"])
         self.module("payment.list")
         for payment_id in range(1, lost_id + 2):
@@ -169,6 +178,32 @@ class Secrets(RkCase):
         self.assertIn("Echo1Password", echoed.stdout)
         type(self).outputs.append(("pmvalidate (stderr only)", "", echoed.stderr))
         type(self).secrets.update({"Echo1Password", "Echo2Password"})
+
+        # 5. The journal as an admin reads it, every entry in full.
+        listed = self.module("journal.list").stdout
+        for entry_id in re.findall(r"<entry><id>([0-9]+)</id>", listed):
+            self.module("journal.show", "--entry", entry_id)
+
+        # 6. The credential check asked for real (the emulator), refusing a
+        # wrong test Password #2 and accepting the right pair.
+        conf = os.path.join(self.root, "etc", "pmrobokassa.conf")
+        with open(conf, encoding="utf-8") as f:
+            saved = f.read()
+        with open(conf, "w", encoding="utf-8") as f:
+            f.write(saved.replace("check_credentials = off", "check_credentials = on"))
+        try:
+            base = ["method.add", "--name", "checked", "--shop-id", test_pair["shop"],
+                    "--password1", test_pair["password1"], "--password2", test_pair["password2"],
+                    "--hash-algorithm", "sha1", "--test-mode",
+                    "--test-password1", test_pair["test_password1"]]
+            wrong = self.module(*base, "--test-password2", "Wrong2TestPass", check=False)
+            self.assertEqual(wrong.returncode, 2, wrong.stderr)
+            self.assertIn("--password2", wrong.stderr)
+            type(self).secrets.add("Wrong2TestPass")
+            self.module(*base, "--test-password2", test_pair["test_password2"])
+        finally:
+            with open(conf, "w", encoding="utf-8") as f:
+                f.write(saved)
 
     def test_secrets_are_nowhere_but_the_store_and_pages_are_hardened(self):
         # Runs last (by name), so it also searches what the other tests of

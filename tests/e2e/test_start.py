@@ -38,7 +38,7 @@ class StartCase(unittest.TestCase):
         self.root = os.path.join(self.workdir, "mgr5")
         os.makedirs(os.path.join(self.root, "etc"))
         with open(os.path.join(self.root, "etc", "pmrobokassa.conf"), "w") as f:
-            f.write(f"manager_url = {MANAGER_URL}\n")
+            f.write(f"manager_url = {MANAGER_URL}\ncheck_credentials = off\n")
         self.module("method.add", "--name", "Robokassa", "--shop-id", "start",
                     "--password1", PASSWORD1, "--password2", PASSWORD2)
         out = self.module("payment.add", "--method", "1", "--amount", OUT_SUM).splitlines()

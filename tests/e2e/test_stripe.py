@@ -79,7 +79,7 @@ class StripeCase(unittest.TestCase):
     @classmethod
     def config_text(cls, manager_url=True):
         lines = ["busy_timeout_ms = 5000", "stripe_api_url = " + cls.stripe.base_url,
-                 *cls.extra_config]
+                 "check_credentials = off", *cls.extra_config]
         if manager_url:
             lines.insert(0, "manager_url = " + MANAGER_URL)
         return "\n".join(lines) + "\n"

@@ -44,6 +44,9 @@ VALID = {
     "recurring": "off",
     "inc_curr_label": "BankCard",
     "gateway_url": "https://auth.robokassa.ru/Merchant/Index.aspx",
+    "test_password1": "Test0pass1",
+    "test_password2": "Test0pass2",
+    "payment_lifetime": "24",
 }
 REQUIRED = ("shop_id", "password1", "password2")
 PROBE_WORKERS = 4
@@ -113,6 +116,10 @@ class PluginDescription(unittest.TestCase):
     def setUpClass(cls):
         cls.xml = Description()
         cls.workdir = tempfile.mkdtemp(prefix="rk-xml-")
+        # The samples are made up: pmvalidate must not ask Robokassa.
+        os.makedirs(os.path.join(cls.workdir, "etc"))
+        with open(os.path.join(cls.workdir, "etc", "pmrobokassa.conf"), "w") as f:
+            f.write("check_credentials = off\n")
 
     @classmethod
     def tearDownClass(cls):
@@ -179,7 +186,7 @@ class PluginDescription(unittest.TestCase):
 
     def test_passwords_are_private_password_inputs(self):
         fields = self.xml.form_fields()
-        for name in ("password1", "password2", "password3"):
+        for name in ("password1", "password2", "password3", "test_password1", "test_password2"):
             self.assertEqual(fields[name].get("type"), "password", name)
             self.assertEqual(fields[name].get("private"), "yes", name)
         # Required in the form exactly where pmvalidate refuses an empty value.
@@ -217,7 +224,8 @@ class PluginDescription(unittest.TestCase):
     def test_hints_give_the_password_rules_and_the_three_urls(self):
         for lang in LANGUAGES:
             form = {k: v[0] for k, v in self.xml.messages(lang)[FORM].items()}
-            for name in ("password1", "password2", "password3"):
+            for name in ("password1", "password2", "password3", "test_password1",
+                         "test_password2"):
                 self.assertIn("8", form["hint_" + name], f"{lang}: {name} length rule")
             every_text = " ".join(form.values())
             for cgi in ("rkresult", "rksuccess", "rkfail"):

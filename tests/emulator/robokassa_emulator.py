@@ -25,6 +25,7 @@ import sys
 import threading
 import urllib.parse
 import uuid
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -41,6 +42,8 @@ MAX_BODY = 1024 * 1024
 # decimals at most, because notifications carry it in six-decimal form.
 OUT_SUM_RE = re.compile(r"[0-9]+(\.[0-9]{1,6})?")
 INV_ID_RE = re.compile(r"[0-9]+")
+# ExpirationDate: ISO 8601 as Robokassa documents it, YYYY-MM-DDThh:mm (UTC).
+EXPIRATION_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
 # Robokassa's payment-interface error codes used here (seed 001).
 ERROR_MESSAGES = {
@@ -49,6 +52,7 @@ ERROR_MESSAGES = {
     29: ("Неверный параметр SignatureValue", "Invalid SignatureValue"),
     30: ("Неверный параметр счёта", "Invalid invoice parameter"),
     31: ("Неверная сумма платежа", "Invalid payment amount"),
+    33: ("Время, отведённое на оплату счёта, истекло", "The time to pay the invoice has expired"),
     40: ("Повторная оплата счёта с тем же номером невозможна",
          "The invoice with this number cannot be paid again"),
     53: ("Счёт не найден", "The invoice is not found"),
@@ -138,6 +142,17 @@ class Shop:
     fail_url: str
     url_method: str
     test_mode: bool
+    # The cabinet's test pair (optional): with it, test payments (IsTest=1)
+    # are signed and verified with these only, as Robokassa does (live
+    # passwords there give error 29); without it, with the live pair.
+    test_password1: str = ""
+    test_password2: str = ""
+
+    def pass1(self, is_test):
+        return self.test_password1 if is_test and self.test_password1 else self.password1
+
+    def pass2(self, is_test):
+        return self.test_password2 if is_test and self.test_password2 else self.password2
 
     @classmethod
     def from_json(cls, obj):
@@ -167,7 +182,9 @@ class Shop:
         return cls(login=string("login"), password1=string("password1"),
                    password2=string("password2"), password3=string("password3", required=False),
                    hash=algorithm, result_url=url("result_url"), success_url=url("success_url"),
-                   fail_url=url("fail_url"), url_method=url_method, test_mode=test_mode)
+                   fail_url=url("fail_url"), url_method=url_method, test_mode=test_mode,
+                   test_password1=string("test_password1", required=False),
+                   test_password2=string("test_password2", required=False))
 
 
 @dataclass
@@ -327,9 +344,18 @@ class Emulator:
         if params.get("Receipt"):
             signed.append(params["Receipt"])
         shp = shp_pairs(params)
-        expected = signature(shop.hash, signed, shop.password1, shp)
+        expected = signature(shop.hash, signed, shop.pass1(is_test), shp)
         if params.get("SignatureValue", "").lower() != expected:
             return error_page(29, culture)
+
+        # ExpirationDate is not signed; past it, the invoice cannot be paid.
+        expiration = params.get("ExpirationDate", "")
+        if expiration:
+            if not EXPIRATION_RE.fullmatch(expiration):
+                return error_page(30, culture)
+            deadline = datetime.strptime(expiration, "%Y-%m-%dT%H:%M").replace(tzinfo=timezone.utc)
+            if datetime.now(timezone.utc) >= deadline:
+                return error_page(33, culture)
 
         inv_id = str(int(raw_inv_id)) if raw_inv_id and int(raw_inv_id) else str(next(self.inv_ids))
         operation = Operation(token=secrets.token_hex(16), login=login, inv_id=inv_id,
@@ -380,7 +406,7 @@ class Emulator:
             result = self.notify(shop, operation, out_sum, operation.shp)
         fields = {"OutSum": out_sum, "InvId": operation.inv_id,
                   "SignatureValue": signature(shop.hash, [out_sum, operation.inv_id],
-                                              shop.password1, operation.shp),
+                                              shop.pass1(operation.is_test), operation.shp),
                   "Culture": operation.culture, **dict(operation.shp)}
         return self.redirect(request, shop, shop.success_url, fields, operation.culture, result)
 
@@ -432,7 +458,7 @@ class Emulator:
         OK<InvId>, and records the outcome on the operation."""
         fields = [("OutSum", out_sum), ("InvId", operation.inv_id),
                   ("SignatureValue", signature(shop.hash, [out_sum, operation.inv_id],
-                                               shop.password2, shp).upper()),
+                                               shop.pass2(operation.is_test), shp).upper()),
                   ("Fee", "0.00"), ("EMail", operation.email), ("PaymentMethod", "BankCard"),
                   ("IncCurrLabel", operation.inc_curr_label or "BankCardPSR"),
                   ("Culture", operation.culture)]
@@ -512,14 +538,16 @@ class Emulator:
         return matching[-1] if matching else None
 
     def op_state(self, request):
-        """OpStateExt: Signature = H(MerchantLogin:InvoiceID:Password2)."""
+        """OpStateExt: Signature = H(MerchantLogin:InvoiceID:Password2), the
+        test Password #2 for a shop in test mode. Result codes: 1 signature
+        wrong, 2 no such shop, 3 no such invoice, 0 with the state."""
         params = request.params()
         login, inv_id = params.get("MerchantLogin", ""), params.get("InvoiceID", "")
         with self.lock:
             shop = self.shops.get(login)
         if shop is None:
             return op_state_reply(2, "shop not found")
-        expected = signature(shop.hash, [login, inv_id], shop.password2, [])
+        expected = signature(shop.hash, [login, inv_id], shop.pass2(shop.test_mode), [])
         if params.get("Signature", "").lower() != expected:
             return op_state_reply(1, "invalid signature")
         operation = self.newest_operation(login, inv_id)

@@ -627,3 +627,163 @@ TEST(PaymentIdParse, RefusesEverythingElseNamingTheField) {
         EXPECT_EQ(error->field(), "elid") << text;
     }
 }
+
+// ---- Migrations -----------------------------------------------------------
+
+TEST(StoreMigration, RobokassaSettingsMoveToTheirSideTableAndEverythingElseStays) {
+    rk::test::TempDir dir;
+    const std::string path = dir / "store.db";
+    // A store as the release before the side table left it (schema 3): a
+    // Robokassa method with its columns in `methods`, a Stripe method whose
+    // row carries empty Robokassa columns, payments and a journal entry.
+    {
+        auto db = rk::sql::Database::open(path, OpenMode::create_if_missing, 1000);
+        rk::sql::Transaction tx(db);
+        rk::migrate_schema(db, 0, 3);
+        db.exec("INSERT INTO methods (id, name, shop_id, password1, password2, password3, "
+                "hash_algorithm, test_mode, inc_curr_label, gateway_url, recurring, created_at, "
+                "module) VALUES (1, 'Robokassa', 'demo', 'Passw0rdOne', 'Passw0rdTwo', "
+                "'Passw0rdThree', 'sha256', 1, 'BankCard', 'http://127.0.0.1:8080/pay', 1, 100, "
+                "'pmrobokassa');"
+                "INSERT INTO methods (id, name, shop_id, password1, password2, hash_algorithm, "
+                "test_mode, created_at, module) VALUES (2, 'Stripe', '', '', '', 'md5', 0, 200, "
+                "'pmstripe');"
+                "INSERT INTO stripe_methods VALUES (2, 'sk_test_a', 'pk_test_a', 'whsec_a');"
+                "INSERT INTO payments (id, method_id, amount, currency, status, created_at, "
+                "updated_at) VALUES (10, 1, 99000, 'RUB', 4, 1, 2), (11, 2, 500, 'USD', 1, 3, 3);"
+                "INSERT INTO status_history (payment_id, from_status, to_status, amount, source, "
+                "at) VALUES (10, 2, 4, 99000, 'rkresult', 2);"
+                "INSERT INTO notifications (received_at, source, payment_id, params, verdict, "
+                "reply_status, reply_body) VALUES (2, 'rkresult', 10, 'InvId=10', 'credited', "
+                "200, 'OK10');");
+        tx.commit();
+    }
+
+    rk::Store store = rk::Store::open(path, OpenMode::existing, 1000);
+    auto version = store.db().prepare("PRAGMA user_version");
+    ASSERT_TRUE(version.step());
+    EXPECT_EQ(version.column_int(0), rk::schema_version());
+
+    auto method = store.find_method(1);
+    ASSERT_TRUE(method);
+    EXPECT_EQ(method->name, "Robokassa");
+    const rk::MethodSettings& s = method->settings;
+    EXPECT_EQ(s.shop_id, "demo");
+    EXPECT_EQ(s.password1, "Passw0rdOne");
+    EXPECT_EQ(s.password2, "Passw0rdTwo");
+    EXPECT_EQ(s.password3, "Passw0rdThree");
+    EXPECT_EQ(s.hash_algorithm, rk::HashAlgorithm::sha256);
+    EXPECT_TRUE(s.test_mode);
+    EXPECT_EQ(s.inc_curr_label, "BankCard");
+    EXPECT_EQ(s.gateway_url, "http://127.0.0.1:8080/pay");
+    EXPECT_TRUE(s.recurring);
+    EXPECT_EQ(s.test_password1, "");
+    EXPECT_EQ(s.test_password2, "");
+    EXPECT_EQ(s.payment_lifetime_hours, 0);
+    EXPECT_EQ(store.list_methods().size(), 1u);
+
+    // Stripe's method is still a method, with its own settings only.
+    EXPECT_FALSE(store.find_method(2));
+    EXPECT_EQ(store.method_module(2), "pmstripe");
+    auto stripe = store.db().prepare("SELECT secret_key FROM stripe_methods WHERE method_id = 2");
+    ASSERT_TRUE(stripe.step());
+    EXPECT_EQ(stripe.column_text(0), "sk_test_a");
+    auto leftovers =
+        store.db().prepare("SELECT count(*) FROM robokassa_methods WHERE method_id = 2");
+    ASSERT_TRUE(leftovers.step());
+    EXPECT_EQ(leftovers.column_int(0), 0);
+
+    std::vector<std::string> columns;
+    auto info = store.db().prepare("SELECT name FROM pragma_table_info('methods') ORDER BY cid");
+    while (info.step()) {
+        columns.push_back(info.column_text(0));
+    }
+    EXPECT_EQ(columns, (std::vector<std::string>{"id", "name", "created_at", "module"}));
+
+    auto paid = store.find_payment(10);
+    ASSERT_TRUE(paid);
+    EXPECT_EQ(paid->status, PaymentStatus::paid);
+    EXPECT_EQ(paid->amount, 99000);
+    EXPECT_EQ(paid->method_id, 1);
+    auto stripe_payment = store.find_payment(11);
+    ASSERT_TRUE(stripe_payment);
+    EXPECT_EQ(stripe_payment->method_id, 2);
+    EXPECT_EQ(stripe_payment->currency, "USD");
+    EXPECT_EQ(store.count_transitions_to(10, PaymentStatus::paid), 1);
+    EXPECT_EQ(store.journal(PaymentId{10}).size(), 1u);
+    EXPECT_FALSE(store.link_secret().empty());
+    auto orphans = store.db().prepare("PRAGMA foreign_key_check");
+    EXPECT_FALSE(orphans.step());
+
+    // New methods of either module land where they belong.
+    rk::MethodId added = store.add_method("Second", method_settings());
+    EXPECT_TRUE(store.find_method(added));
+    rk::sql::Transaction tx(store.db());
+    rk::MethodId other = store.add_module_method(tx, "Stripe 2", "pmstripe");
+    tx.commit();
+    EXPECT_EQ(store.method_module(other), "pmstripe");
+    EXPECT_FALSE(store.find_method(other));
+}
+
+TEST_F(StoreTest, TestPairAndLifetimeRoundTrip) {
+    rk::MethodSettings settings = method_settings();
+    settings.test_password1 = "Test0passOne";
+    settings.test_password2 = "Test0passTwo";
+    settings.payment_lifetime_hours = 72;
+    auto method = m_store.find_method(m_store.add_method("With test pair", settings));
+    ASSERT_TRUE(method);
+    EXPECT_EQ(method->settings.test_password1, "Test0passOne");
+    EXPECT_EQ(method->settings.test_password2, "Test0passTwo");
+    EXPECT_EQ(method->settings.payment_lifetime_hours, 72);
+}
+
+TEST_F(StoreTest, JournalFiltersNewestFirstAndPrunesOnlyOldEntries) {
+    PaymentId one = add_payment();
+    PaymentId two = add_payment();
+    auto record = [&](PaymentId id, const char* verdict) {
+        rk::Notification n;
+        n.source = "rkresult";
+        n.payment_id = id;
+        n.params = "InvId=" + std::to_string(id);
+        n.verdict = verdict;
+        n.reply_status = 200;
+        rk::sql::Transaction tx(m_store.db());
+        m_store.record_notification(tx, n);
+        tx.commit();
+    };
+    record(one, "credited");
+    record(two, "uncredited");
+    record(two, "duplicate");
+    // The first entry is old: a year and a day ago.
+    m_store.db().exec("UPDATE notifications SET received_at = received_at - 366 * 86400 "
+                      "WHERE id = 1");
+
+    auto all = m_store.journal(rk::JournalFilter{});
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0].id, 3);
+    EXPECT_EQ(all[2].id, 1);
+    rk::JournalFilter for_two;
+    for_two.payment_id = two;
+    EXPECT_EQ(m_store.journal(for_two).size(), 2u);
+    rk::JournalFilter uncredited;
+    uncredited.verdict = "uncredited";
+    ASSERT_EQ(m_store.journal(uncredited).size(), 1u);
+    EXPECT_EQ(m_store.journal(uncredited)[0].notification.payment_id, two);
+    rk::JournalFilter recent;
+    recent.since = all[1].received_at;
+    EXPECT_EQ(m_store.journal(recent).size(), 2u);
+    EXPECT_TRUE(m_store.journal_entry(2));
+    EXPECT_FALSE(m_store.journal_entry(4));
+    {
+        rk::sql::Transaction tx(m_store.db());
+        EXPECT_TRUE(m_store.journal_has(tx, two, "uncredited"));
+        EXPECT_FALSE(m_store.journal_has(tx, one, "uncredited"));
+    }
+
+    rk::sql::Transaction tx(m_store.db());
+    EXPECT_EQ(m_store.prune_journal(tx, all[1].received_at - 86400), 1);
+    tx.commit();
+    EXPECT_EQ(m_store.journal(rk::JournalFilter{}).size(), 2u);
+    EXPECT_FALSE(m_store.journal_entry(1));
+    EXPECT_EQ(count_rows("payments"), 2);
+}

@@ -180,3 +180,49 @@ TEST(ParseOnOff, AcceptsCheckboxValues) {
     ASSERT_TRUE(error);
     EXPECT_EQ(error->field(), "test_mode");
 }
+
+TEST(MethodSettings, TestPairIsOptionalAndSignsOnlyInTestMode) {
+    rk::MethodFields fields = with(with(valid_fields(), "test_password1", "Test0passOne"),
+                                   "test_password2", "Test0passTwo");
+    rk::MethodSettings s = rk::parse_method_settings(fields);
+    EXPECT_EQ(s.test_password1, "Test0passOne");
+    EXPECT_EQ(s.test_password2, "Test0passTwo");
+    ASSERT_TRUE(s.test_mode);
+    EXPECT_EQ(rk::signing_password1(s), "Test0passOne");
+    EXPECT_EQ(rk::signing_password2(s), "Test0passTwo");
+    s.test_mode = false;
+    EXPECT_EQ(rk::signing_password1(s), "Passw0rdOne");
+    EXPECT_EQ(rk::signing_password2(s), "Passw0rdTwo");
+    // Test mode without a test pair keeps signing with the live pair, as
+    // methods saved before the pair existed do.
+    rk::MethodSettings live_only = rk::parse_method_settings(valid_fields());
+    EXPECT_EQ(rk::signing_password1(live_only), "Passw0rdOne");
+    EXPECT_EQ(rk::signing_password2(live_only), "Passw0rdTwo");
+}
+
+TEST(MethodSettings, TestPairFollowsThePasswordRulesAndGoesTogether) {
+    const rk::MethodFields base = valid_fields();
+    auto pair = [&](const std::string& one, const std::string& two) {
+        return with(with(base, "test_password1", one), "test_password2", two);
+    };
+    EXPECT_EQ(refused_field(pair("short1", "Test0passTwo")), "test_password1");
+    EXPECT_EQ(refused_field(pair("Test0passOne", "nodigitshere")), "test_password2");
+    EXPECT_EQ(refused_field(pair("Test0passOne", "Test0passOne")), "test_password2");
+    EXPECT_EQ(refused_field(pair("Test0passOne", "")), "test_password2");
+    EXPECT_EQ(refused_field(pair("", "Test0passTwo")), "test_password1");
+    EXPECT_EQ(refused_field(pair("", "")), "<accepted>");
+}
+
+TEST(MethodSettings, PaymentLifetimeIsWholeHoursUpTo720) {
+    EXPECT_EQ(rk::parse_method_settings(valid_fields()).payment_lifetime_hours, 0);
+    for (const auto& [text, hours] :
+         std::vector<std::pair<std::string, int>>{{"1", 1}, {"24", 24}, {"720", 720}}) {
+        EXPECT_EQ(rk::parse_method_settings(with(valid_fields(), "payment_lifetime", text))
+                      .payment_lifetime_hours,
+                  hours);
+    }
+    for (const char* bad : {"0", "721", "024", "-1", "1.5", "12h", " 12", "99999"}) {
+        EXPECT_EQ(refused_field(with(valid_fields(), "payment_lifetime", bad)), "payment_lifetime")
+            << bad;
+    }
+}

@@ -70,7 +70,10 @@ TEST_F(ConfigFile, ReadsEveryKey) {
                  "checkpay_min_age = 0\n"
                  "stripe_api_url = http://localhost:12111\n"
                  "busy_timeout_ms = 250\n"
-                 "http_timeout = 7\n");
+                 "http_timeout = 7\n"
+                 "check_credentials = off\n"
+                 "check_timeout = 2\n"
+                 "journal_retention_days = 30\n");
     const rk::Config config = rk::load_config();
     EXPECT_EQ(config.manager_url, "https://my.example.com/billmgr");
     EXPECT_EQ(config.log_level, 9);
@@ -81,6 +84,20 @@ TEST_F(ConfigFile, ReadsEveryKey) {
     EXPECT_EQ(config.stripe_api_url, "http://localhost:12111");
     EXPECT_EQ(config.busy_timeout_ms, 250);
     EXPECT_EQ(config.http_timeout, 7);
+    EXPECT_FALSE(config.check_credentials);
+    EXPECT_EQ(config.check_timeout, 2);
+    EXPECT_EQ(config.journal_retention_days, 30);
+}
+
+TEST_F(ConfigFile, CredentialCheckAndRetentionDefaults) {
+    const rk::Config config = rk::load_config();
+    EXPECT_TRUE(config.check_credentials);
+    EXPECT_EQ(config.check_timeout, 5);
+    EXPECT_EQ(config.journal_retention_days, 400);
+    EXPECT_EQ(refused_field("check_credentials = maybe\n"), "check_credentials");
+    EXPECT_EQ(refused_field("check_timeout = 0\n"), "check_timeout");
+    EXPECT_EQ(refused_field("check_timeout = 61\n"), "check_timeout");
+    EXPECT_EQ(refused_field("journal_retention_days = 0\n"), "journal_retention_days");
 }
 
 TEST_F(ConfigFile, ReadsAnExplicitPath) {
