@@ -292,7 +292,8 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
     payment.currency = *iso;
     if (auto url = node->get_optional<std::string>("manager_url"); url && !url->empty()) {
         if (!is_usable_manager_url(*url)) {
-            throw Error(ErrorKind::upstream, "", "payment.info's manager_url is not an http(s) URL");
+            throw Error(ErrorKind::upstream, "",
+                        "payment.info's manager_url is not an http(s) URL");
         }
         booked.manager_url = *url;
     }
@@ -322,15 +323,15 @@ bool whoami_names_a_user(const pt::ptree& doc) {
         return false;
     }
     std::string id = user->get<std::string>("<xmlattr>.id", "");
-    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-        return c >= '0' && c <= '9';
-    });
+    return !id.empty() &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 namespace {
 
 // The <elem> rows of a list answer.
-template <typename Visit> void for_each_elem(const pt::ptree& doc, Visit visit) {
+template <typename Visit>
+void for_each_elem(const pt::ptree& doc, Visit visit) {
     for (const auto& [key, elem] : doc) {
         if (key == "elem") {
             visit(elem);
@@ -379,18 +380,16 @@ std::vector<PaymentId> panel_payments_in_pay(const Config& config) {
     Mgrctl mgrctl = panel_mgrctl(config);
     std::vector<PaymentId> ids;
     try {
-        std::vector<std::int64_t> methods =
-            robokassa_method_ids(listing(mgrctl, "paymethod", {}));
+        std::vector<std::int64_t> methods = robokassa_method_ids(listing(mgrctl, "paymethod", {}));
         if (methods.empty()) {
             log::warning("checkpay: the panel lists no payment method of module pmrobokassa");
         }
         for (std::int64_t method : methods) {
             // The filter of BILLmanager's payment list; payment.info then
             // confirms the module and status of each before anything is asked.
-            pt::ptree doc = listing(mgrctl, "payment",
-                                    {{"filter", "on"},
-                                     {"status", "2"},
-                                     {"paymethod", std::to_string(method)}});
+            pt::ptree doc =
+                listing(mgrctl, "payment",
+                        {{"filter", "on"}, {"status", "2"}, {"paymethod", std::to_string(method)}});
             for (PaymentId id : listed_payment_ids(doc)) {
                 ids.push_back(id);
             }

@@ -119,8 +119,7 @@ std::optional<BookedPayment> find_for_checkpay(Store& store, PaymentBook& book, 
             throw;
         }
         log::warning("checkpay: payment " + std::to_string(id) +
-                     " is not a Robokassa payment of this panel; not asked about: " +
-                     e.describe());
+                     " is not a Robokassa payment of this panel; not asked about: " + e.describe());
         sql::Transaction tx(store.db());
         store.forget_panel_in_pay(tx, id);
         tx.commit();
