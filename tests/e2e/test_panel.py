@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import unittest
 import urllib.parse
@@ -607,6 +608,38 @@ class CheckPay(PanelMode):
         self.expect_listing()
         self.assertNotIn("<payment ", self.checkpay())
         self.assert_protocol_done()
+
+
+class Modes(unittest.TestCase):
+    """Panel mode is what the shipped configuration sets; a root without a
+    configuration file stays standalone."""
+
+    def test_a_bare_root_is_standalone(self):
+        with tempfile.TemporaryDirectory(prefix="rk-bare-") as root:
+            config = rkharness.run_module(BIN_DIR, root, "config")
+            self.assertEqual(config.returncode, 0, config.stderr)
+            for feature in ("refund", "recurring"):
+                self.assertNotIn(f"<{feature}>", config.stdout)
+            # Standalone: the store's own payments, no mgrctl anywhere.
+            method = rkharness.run_module(
+                BIN_DIR, root, "method.add", "--name", "R", "--shop-id", "bare",
+                "--password1", "BarePass1", "--password2", "BarePass2")
+            self.assertEqual(method.returncode, 0, method.stderr)
+            payment = rkharness.run_module(BIN_DIR, root, "payment.add", "--method",
+                                           method.stdout.split()[0], "--amount", "10.00")
+            self.assertEqual(payment.returncode, 0, payment.stderr)
+            link = payment.stdout.splitlines()[1]
+            env = {"PATH": os.environ["PATH"], "MGR5_ROOT": root, "REQUEST_METHOD": "GET",
+                   "QUERY_STRING": link.split("?", 1)[1]}
+            page = subprocess.run([os.path.join(BIN_DIR, "rkpayment")], env=env,
+                                  capture_output=True, text=True, timeout=30, check=False)
+            self.assertTrue(page.stdout.startswith("Status: 200"), page.stdout[:300])
+            self.assertIn('name="MerchantLogin" value="bare"', page.stdout)
+
+    def test_the_shipped_configuration_is_panel_mode(self):
+        shipped = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "pmrobokassa.conf")
+        with open(shipped, encoding="utf-8") as f:
+            self.assertRegex(f.read(), r"(?m)^billing = panel$")
 
 
 class AdminCommands(PanelMode):
