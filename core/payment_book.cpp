@@ -417,7 +417,7 @@ void require_rouble_payment(const Payment& payment, const std::string& who) {
     // can never be paid through Robokassa.
     log::error(who + ": payment " + std::to_string(payment.id) + " is in " +
                xml_safe(payment.currency.substr(0, 16)) +
-               "; Robokassa charges roubles only, so it is not charged here");
+               "; Robokassa charges roubles only: no form is sent and nothing is credited");
     throw Error(ErrorKind::conflict, "currency",
                 "Robokassa charges roubles only; this payment is in " +
                     xml_safe(payment.currency.substr(0, 16)));
