@@ -21,12 +21,12 @@ void command_config(Context& ctx) {
                "<redirect>on</redirect>"
                "<notneedprofile>on</notneedprofile>"
                "<pmvalidate>on</pmvalidate>"
-               "<checkpay>on</checkpay>";
-    if (!panel) {
-        // Refunds and recurring charges work on the store's own payments.
-        ctx.out << "<refund>on</refund><recurring>on</recurring>";
-    }
-    ctx.out << "</feature>"
+               "<checkpay>on</checkpay>"
+               // Not refund or recurring: BILLmanager drives them with
+               // rfset and rcpay on its own payments, which this module
+               // does not implement yet. `refund` and `rcpay` are commands
+               // for the admin in standalone installations only.
+               "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
                "</doc>\n";
 }

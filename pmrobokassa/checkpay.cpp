@@ -10,6 +10,7 @@
 #include "util/text.hpp"
 
 #include <ctime>
+#include <optional>
 #include <ostream>
 
 namespace rk::module {
@@ -41,6 +42,7 @@ std::string apply(Store& store, PaymentBook& book, bool panel, PaymentId id,
     Payment payment = book.find(id, "--payment").payment;
     int state = answer.state.value_or(0);
     if (state == k_state_paid || state == k_state_returned) {
+        require_rouble_payment(payment, "checkpay");
         Kopecks received = parse_amount(answer.out_sum, "OutSum");
         Settlement settlement =
             book.settle_paid(tx, payment, received, answer.op_key, note.params, "checkpay");
@@ -72,10 +74,31 @@ std::string apply(Store& store, PaymentBook& book, bool panel, PaymentId id,
 }
 
 // The payments to ask about: in status 2 for checkpay_min_age seconds, in
-// our store or, in panel mode, sent to Robokassa by rkpayment and not
-// settled since.
-std::vector<PaymentId> candidates(Store& store, bool panel, int min_age) {
+// our store or, in panel mode, every payment of a Robokassa method the
+// panel lists in status 2 (however it got there) and those rkpayment sent
+// to Robokassa and nothing settled since. A listed payment's age counts
+// from the run that first saw it: the panel's list gives no time it went
+// in pay. A panel that cannot list is logged and counted as a failure;
+// the payments already known are still asked about.
+std::vector<PaymentId> candidates(const Config& config, Store& store, bool panel, int& failures,
+                                  std::string& report) {
+    const int min_age = config.checkpay_min_age;
     if (panel) {
+        try {
+            std::vector<PaymentId> listed = panel_payments_in_pay(config);
+            sql::Transaction tx(store.db());
+            for (PaymentId id : listed) {
+                store.remember_panel_in_pay(tx, id);
+            }
+            tx.commit();
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::upstream) {
+                throw;
+            }
+            ++failures;
+            log::error("checkpay: cannot list the panel's payments in pay: " + e.describe());
+            report += "<list error=\"" + escape_markup(xml_safe(e.describe())) + "\"/>";
+        }
         return store.panel_in_pay(min_age);
     }
     std::vector<PaymentId> ids;
@@ -99,6 +122,26 @@ void prune_journal(Store& store, int retention_days) {
     }
 }
 
+// The payment and its method; in panel mode, a listed payment that is not
+// of this module after all (the panel's list filter is only a pre-selection)
+// is dropped from the list, logged, and not counted as a failure.
+std::optional<BookedPayment> find_for_checkpay(Store& store, PaymentBook& book, bool panel,
+                                               PaymentId id) {
+    try {
+        return book.find(id, "--payment");
+    } catch (const Error& e) {
+        if (!panel || e.kind() != ErrorKind::not_found) {
+            throw;
+        }
+        log::warning("checkpay: payment " + std::to_string(id) +
+                     " is not a Robokassa payment of this panel; not asked about: " + e.describe());
+        sql::Transaction tx(store.db());
+        store.forget_panel_in_pay(tx, id);
+        tx.commit();
+        return std::nullopt;
+    }
+}
+
 } // namespace
 
 void command_checkpay(Context& ctx) {
@@ -109,10 +152,15 @@ void command_checkpay(Context& ctx) {
         open_book(ctx.config, [&store]() -> Store& { return store; });
     int failures = 0;
     std::string report;
-    for (PaymentId id : candidates(store, panel, ctx.config.checkpay_min_age)) {
+    for (PaymentId id : candidates(ctx.config, store, panel, failures, report)) {
         const std::string id_text = std::to_string(id);
         try {
-            BookedPayment booked = book->find(id, "--payment");
+            std::optional<BookedPayment> found = find_for_checkpay(store, *book, panel, id);
+            if (!found) {
+                report += "<payment id=\"" + id_text + "\" result=\"not_robokassa\"/>";
+                continue;
+            }
+            BookedPayment& booked = *found;
             std::string verdict;
             if (!is_payable(booked.payment.status)) {
                 // Settled in the panel by other means: nothing to ask.

@@ -74,6 +74,11 @@ const Strings k_texts[] = {
     {"Счёт не найден.", "The invoice was not found."},
     {"Сервис временно недоступен. Попробуйте позже.",
      "The service is temporarily unavailable. Please try again later."},
+    {"Оплата в этой валюте невозможна", "This currency cannot be paid here"},
+    {"Robokassa принимает оплату только в рублях, а этот счёт выставлен в другой валюте. "
+     "Выберите другой способ оплаты или обратитесь в поддержку.",
+     "Robokassa accepts payments in roubles only, and this invoice is in another currency. "
+     "Please choose another payment method or contact support."},
 };
 
 std::optional<Language> parse_language(const std::string& code) {

@@ -36,6 +36,8 @@ enum class Text {
     forbidden,
     not_found,
     unavailable,
+    currency_title,
+    currency_unsupported,
 };
 const char* text(Language language, Text id);
 

@@ -16,9 +16,8 @@ bool is_hex(const std::string& text) {
 } // namespace
 
 PaymentId linked_payment_id(const CgiRequest& request) {
-    if (request.method != "GET") {
-        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
-    }
+    // parse_cgi_request has refused every method but GET and POST: a panel
+    // may open payment_script either way, the body form-urlencoded.
     return parse_payment_id(request.require("elid"), "elid");
 }
 

@@ -8,12 +8,13 @@
 
 namespace rk {
 
-// The id a customer's link names, `GET ?elid=ID&…`: other methods get 405,
-// a malformed id 400. The first check of every payment page.
+// The id a customer's link names, `?elid=ID&…` by GET or POST (other
+// methods get 405 from parse_cgi_request), a malformed id 400. The first
+// check of every payment page.
 PaymentId linked_payment_id(const CgiRequest& request);
 
-// The payment a customer's link names: `GET ?elid=ID&key=KEY`. Other methods
-// get 405, a malformed id 400, a missing or wrong key 403 (checked before
+// The payment a customer's link names: `?elid=ID&key=KEY` (GET or POST).
+// A malformed id gets 400, a missing or wrong key 403 (checked before
 // the lookup, so a wrong key says nothing about which ids exist), an
 // unknown id 404. `store` is called only once the link is well formed, so
 // a malformed one costs no SQLite. Shared by every module's payment CGI.

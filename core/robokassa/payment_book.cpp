@@ -65,7 +65,7 @@ private:
             // Another module's payment (pmstripe): Robokassa cannot pay it.
             throw not_a_robokassa_payment(field, payment.id);
         }
-        return {payment, method->settings};
+        return {payment, method->settings, std::nullopt};
     }
 
     StoreAccess m_store;
@@ -111,29 +111,17 @@ public:
 
     BookedPayment find_linked(const CgiRequest& request) override {
         PaymentId id = linked_payment_id(request);
-        // BILLmanager sends the customer here with the payment's id and the
-        // customer's panel session. Asking payment.info *as that session*
-        // lets the panel itself decide whether this customer may see this
-        // payment, so a guessed elid shows nothing.
+        // As BILLmanager's own payment CGIs do: the customer's session is
+        // checked on its own (whoami), and the payment is read as the
+        // module. A client's session need not see the method's private
+        // fields (Password #1 is one), so it never reads the payment.
         std::string session = panel_session(request);
         if (!is_session_id(session)) {
             throw Error(ErrorKind::forbidden, "auth",
                         "open the payment from the billing panel (no panel session)");
         }
-        pt::ptree doc =
-            m_mgrctl.call("payment.info", {{"elid", std::to_string(id)}, {"auth", session}});
-        std::string error = error_type(doc);
-        if (error == "missing") {
-            throw no_payment("elid", id);
-        }
-        if (error == "access" || error == "auth") {
-            throw Error(ErrorKind::forbidden, "auth",
-                        "the panel session may not pay payment " + std::to_string(id));
-        }
-        if (!error.empty()) {
-            throw Error(ErrorKind::upstream, "", "payment.info: " + error_summary(doc));
-        }
-        return parse_payment_info(doc, id, "elid");
+        check_session(session);
+        return find(id, "elid");
     }
 
     Transition mark_in_pay(sql::Transaction& tx, const Payment& payment,
@@ -205,6 +193,21 @@ public:
     }
 
 private:
+    // whoami as the customer's session: a signed-in user or 403. This is
+    // the one call that carries the session (in mgrctl's argv: BILLmanager
+    // documents no other channel, see docs/panel-mode.md).
+    void check_session(const std::string& session) {
+        pt::ptree doc = m_mgrctl.call("whoami", {{"auth", session}});
+        std::string error = error_type(doc);
+        if (error.empty() && whoami_names_a_user(doc)) {
+            return;
+        }
+        if (!error.empty() && error != "auth" && error != "access") {
+            throw Error(ErrorKind::upstream, "", "whoami: " + error_summary(doc));
+        }
+        throw Error(ErrorKind::forbidden, "auth", "the panel session is not signed in");
+    }
+
     // A status change: anything but a clean answer is a failure the caller
     // must not report as done (rkresult answers 502, Robokassa retries).
     void change(const char* function, const Mgrctl::Params& params) {
@@ -236,6 +239,20 @@ const pt::ptree* detailed_child(const pt::ptree& node, const std::string& name) 
     return found;
 }
 
+// A URL the return pages may send a browser to: http(s), printable ASCII,
+// nothing that could end a header or start a second query.
+bool is_usable_manager_url(const std::string& url) {
+    if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+        return false;
+    }
+    if (url.size() > 512) {
+        return false;
+    }
+    return std::all_of(url.begin(), url.end(), [](char c) {
+        return c > ' ' && c < 0x7f && c != '?' && c != '#' && c != '"' && c != '<' && c != '>';
+    });
+}
+
 } // namespace
 
 BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char* field) {
@@ -265,8 +282,21 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
         throw Error(ErrorKind::upstream, "",
                     "payment.info answered about payment " + std::to_string(payment.id));
     }
+    // The currency decides whether Robokassa can charge it at all: absent is
+    // a broken answer, never a guess of roubles.
     const pt::ptree* currency = detailed_child(*node, "currency");
-    payment.currency = currency != nullptr ? currency->get<std::string>("iso", "RUB") : "RUB";
+    auto iso = currency != nullptr ? currency->get_optional<std::string>("iso") : boost::none;
+    if (!iso || iso->empty()) {
+        throw Error(ErrorKind::upstream, "", "payment.info answered without the currency's iso");
+    }
+    payment.currency = *iso;
+    if (auto url = node->get_optional<std::string>("manager_url"); url && !url->empty()) {
+        if (!is_usable_manager_url(*url)) {
+            throw Error(ErrorKind::upstream, "",
+                        "payment.info's manager_url is not an http(s) URL");
+        }
+        booked.manager_url = *url;
+    }
     payment.description = node->get<std::string>("description", "");
     payment.email = node->get<std::string>("useremail", "");
 
@@ -287,13 +317,118 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
     return booked;
 }
 
+bool whoami_names_a_user(const pt::ptree& doc) {
+    auto user = doc.get_child_optional("user");
+    if (!user) {
+        return false;
+    }
+    std::string id = user->get<std::string>("<xmlattr>.id", "");
+    return !id.empty() &&
+           std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+namespace {
+
+// The <elem> rows of a list answer.
+template <typename Visit>
+void for_each_elem(const pt::ptree& doc, Visit visit) {
+    for (const auto& [key, elem] : doc) {
+        if (key == "elem") {
+            visit(elem);
+        }
+    }
+}
+
+} // namespace
+
+std::vector<std::int64_t> robokassa_method_ids(const pt::ptree& doc) {
+    std::vector<std::int64_t> ids;
+    for_each_elem(doc, [&ids](const pt::ptree& elem) {
+        if (elem.get<std::string>("module", "") == "pmrobokassa") {
+            ids.push_back(parse_payment_id(elem.get<std::string>("id", ""), "paymethod id"));
+        }
+    });
+    return ids;
+}
+
+std::vector<PaymentId> listed_payment_ids(const pt::ptree& doc) {
+    std::vector<PaymentId> ids;
+    for_each_elem(doc, [&ids](const pt::ptree& elem) {
+        ids.push_back(parse_payment_id(elem.get<std::string>("id", ""), "payment id"));
+    });
+    return ids;
+}
+
+namespace {
+
+Mgrctl panel_mgrctl(const Config& config) {
+    return Mgrctl(config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl,
+                  config.mgrctl_timeout);
+}
+
+pt::ptree listing(const Mgrctl& mgrctl, const char* function, const Mgrctl::Params& params) {
+    pt::ptree doc = mgrctl.call(function, params);
+    if (!error_type(doc).empty()) {
+        throw Error(ErrorKind::upstream, "", std::string(function) + ": " + error_summary(doc));
+    }
+    return doc;
+}
+
+} // namespace
+
+std::vector<PaymentId> panel_payments_in_pay(const Config& config) {
+    Mgrctl mgrctl = panel_mgrctl(config);
+    std::vector<PaymentId> ids;
+    try {
+        std::vector<std::int64_t> methods = robokassa_method_ids(listing(mgrctl, "paymethod", {}));
+        if (methods.empty()) {
+            log::warning("checkpay: the panel lists no payment method of module pmrobokassa");
+        }
+        for (std::int64_t method : methods) {
+            // The filter of BILLmanager's payment list; payment.info then
+            // confirms the module and status of each before anything is asked.
+            pt::ptree doc =
+                listing(mgrctl, "payment",
+                        {{"filter", "on"}, {"status", "2"}, {"paymethod", std::to_string(method)}});
+            for (PaymentId id : listed_payment_ids(doc)) {
+                ids.push_back(id);
+            }
+        }
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::upstream) {
+            throw;
+        }
+        throw Error(ErrorKind::upstream, "", "the panel's list is unusable: " + e.describe());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+bool robokassa_can_charge(const Payment& payment) {
+    return payment.currency == "RUB";
+}
+
+void require_rouble_payment(const Payment& payment, const std::string& who) {
+    if (robokassa_can_charge(payment)) {
+        return;
+    }
+    // The admin must see it: a method of this module in another currency
+    // can never be paid through Robokassa.
+    log::error(who + ": payment " + std::to_string(payment.id) + " is in " +
+               xml_safe(payment.currency.substr(0, 16)) +
+               "; Robokassa charges roubles only: no form is sent and nothing is credited");
+    throw Error(ErrorKind::conflict, "currency",
+                "Robokassa charges roubles only; this payment is in " +
+                    xml_safe(payment.currency.substr(0, 16)));
+}
+
 std::unique_ptr<PaymentBook> store_book(StoreAccess store) {
     return std::make_unique<StoreBook>(std::move(store));
 }
 
 std::unique_ptr<PaymentBook> panel_book(const Config& config, StoreAccess store) {
-    std::string path = config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl;
-    return std::make_unique<PanelBook>(Mgrctl(path, config.mgrctl_timeout), std::move(store));
+    return std::make_unique<PanelBook>(panel_mgrctl(config), std::move(store));
 }
 
 std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store) {

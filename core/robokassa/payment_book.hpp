@@ -7,7 +7,9 @@
 
 #include <boost/property_tree/ptree_fwd.hpp>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace rk {
 
@@ -17,7 +19,18 @@ struct Config;
 struct BookedPayment {
     Payment payment;
     MethodSettings settings;
+    // The panel's own public URL as payment.info gives it (panel mode); the
+    // return pages send the customer there.
+    std::optional<std::string> manager_url;
 };
+
+// Robokassa's payment interface takes OutSum in roubles and documents no
+// field that would name another currency, so a payment in any other
+// currency cannot be charged through it.
+bool robokassa_can_charge(const Payment& payment);
+// Throws conflict naming the currency (and logs it for the admin at error
+// level) when robokassa_can_charge is false; `who` names the program.
+void require_rouble_payment(const Payment& payment, const std::string& who);
 
 // Where the CGIs read payments and record what happened to them: our own
 // SQLite store (standalone) or BILLmanager itself through mgrctl (panel
@@ -34,7 +47,8 @@ public:
     // none or it is not paid through Robokassa.
     virtual BookedPayment find(PaymentId id, const char* field) = 0;
     // The payment a customer's link names, after the link's own check
-    // (standalone: the HMAC key; panel: the customer's panel session).
+    // (standalone: the HMAC key; panel: the customer's panel session,
+    // checked with whoami before the payment is read as the module).
     virtual BookedPayment find_linked(const CgiRequest& request) = 0;
 
     // 1 -> 2, when the form goes to the gateway.
@@ -64,5 +78,19 @@ std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store);
 // Exposed for the tests.
 BookedPayment parse_payment_info(const boost::property_tree::ptree& doc, PaymentId id,
                                  const char* field);
+
+// Whether whoami's answer names a signed-in user (`<user id="N">`).
+bool whoami_names_a_user(const boost::property_tree::ptree& doc);
+
+// The ids of BILLmanager's payment methods whose module is pmrobokassa,
+// from the answer of the `paymethod` list function.
+std::vector<std::int64_t> robokassa_method_ids(const boost::property_tree::ptree& doc);
+// The payment ids of a `payment` list answer.
+std::vector<PaymentId> listed_payment_ids(const boost::property_tree::ptree& doc);
+
+// Panel mode: every payment in status 2 of a Robokassa method, as the
+// panel lists them (`paymethod`, then `payment filter=on status=2
+// paymethod=ID`). Throws upstream when the panel does not answer.
+std::vector<PaymentId> panel_payments_in_pay(const Config& config);
 
 } // namespace rk

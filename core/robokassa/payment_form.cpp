@@ -4,6 +4,7 @@
 #include "cgi/payment_link.hpp"
 #include "robokassa/payment_book.hpp"
 #include "robokassa/signature.hpp"
+#include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
 
@@ -81,6 +82,17 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
     return page;
 }
 
+// A payment Robokassa cannot charge in its own currency: no form, a page
+// that says why, and the admin's log line (require_rouble_payment).
+Reply unsupported_currency_reply(Language language, const Payment& payment) {
+    Page page;
+    page.language = language;
+    page.title = text(language, Text::currency_title);
+    page.body_html = payment_details_html(language, payment) + "<p>" +
+                     text(language, Text::currency_unsupported) + "</p>\n";
+    return html_reply(409, page);
+}
+
 } // namespace
 
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
@@ -91,6 +103,17 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     BookedPayment booked = book.find_linked(request);
     Payment& payment = booked.payment;
     const PaymentId id = payment.id;
+    if (is_payable(payment.status)) {
+        // Before 1 -> 2: a payment no form can be sent for stays new.
+        try {
+            require_rouble_payment(payment, "rkpayment");
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::conflict) {
+                throw;
+            }
+            return unsupported_currency_reply(language, payment);
+        }
+    }
     // In pay already (a second visit, or a panel that set it so before the
     // redirect) is confirmed too: in panel mode that is what puts the
     // payment on checkpay's list.

@@ -95,6 +95,10 @@ Reply decide(PaymentBook& book, Store& store, sql::Transaction& tx, const CgiReq
         throw bad_input("IsTest", "a test payment for a method that is not in test mode");
     }
 
+    // Robokassa pays roubles: for a payment in another currency they are
+    // not its money (rkpayment sends no form for one).
+    require_rouble_payment(payment, "rkresult");
+
     // ResultURL carries no operation id of Robokassa's own: the InvId is it.
     Settlement settlement = book.settle_paid(tx, payment, received, "", note.params, "rkresult");
     note.verdict = to_string(settlement);

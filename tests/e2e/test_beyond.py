@@ -211,11 +211,15 @@ class Receipts(Beyond):
                 self.assertIn("--receipt", refused.stderr)
                 self.assertIn(needle, refused.stderr)
 
-    def test_config_advertises_refund_and_recurring(self):
+    def test_config_offers_no_feature_billmanager_could_not_drive(self):
+        # BILLmanager drives refunds with rfset and auto-payments with rcpay
+        # on its own payments; `refund` and `rcpay` here are the admin's
+        # commands on the store's payments, so config must not offer them.
         config = self.module("config").stdout
-        for feature in ("redirect", "notneedprofile", "pmvalidate", "checkpay", "refund",
-                        "recurring"):
+        for feature in ("redirect", "notneedprofile", "pmvalidate", "checkpay"):
             self.assertIn(f"<{feature}>on</{feature}>", config)
+        for feature in ("refund", "recurring", "rfset", "rcpay"):
+            self.assertNotIn(f"<{feature}>", config)
 
 
 if __name__ == "__main__":

@@ -283,6 +283,59 @@ class PaymentPage(RkCase):
         self.assertEqual(self.status(payment_id), 4)
 
 
+    def test_post_works_like_get(self):
+        payment_id, link = self.add_payment(self.method, "10")
+        query = link.split("?", 1)[1]
+        page = self.post("/mancgi/rkpayment", query)
+        self.assertEqual(page.status, 200, page.body)
+        form = parse_form(page.body.decode())
+        self.assertEqual(form.fields["InvId"], str(payment_id))
+        self.assertEqual(self.status(payment_id), 2)
+        # The key is checked the same way in a body.
+        bad = self.post("/mancgi/rkpayment", query[:-1] + ("0" if query[-1] != "0" else "1"))
+        self.assertEqual(bad.status, 403)
+        self.assertNotIn(b"<form", bad.body)
+
+
+class Currency(RkCase):
+    """Robokassa charges roubles: a payment in another currency is never
+    sent as the same number of roubles, and roubles never credit it."""
+
+    def setUp(self):
+        self.method = self.add_method("md5", shop="currency")
+
+    def operations(self, payment_id):
+        return [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["login"] == "currency" and op["inv_id"] == str(payment_id)]
+
+    def test_a_usd_payment_gets_a_clear_refusal_and_no_form(self):
+        payment_id, link = self.add_payment(self.method, "10.00", "--currency", "USD")
+        page = self.get(link, headers={"Accept-Language": "en"})
+        self.assertEqual(page.status, 409)
+        self.assertNotIn(b"<form", page.body)
+        self.assertIn(b"roubles only", page.body)
+        self.assertIn(b"10.00 USD", page.body)
+        self.assertEqual(self.status(payment_id), 1)
+        self.assertEqual(self.operations(payment_id), [])
+        with open(os.path.join(self.root, "var", "rkpayment.log"), encoding="utf-8") as f:
+            self.assertRegex(f.read(), rf"ERROR rkpayment: payment {payment_id} is in USD")
+        # A rouble payment of the same method is charged in roubles.
+        rub_id, rub_link = self.add_payment(self.method, "10.00")
+        form, paid = self.pay_through_gateway(rub_link)
+        self.assertNotIn("OutSumCurrency", form.fields)
+        self.assertEqual([(op["out_sum"], op["currency"]) for op in self.operations(rub_id)],
+                         [("10.00", "RUB")])
+
+    def test_roubles_for_a_usd_payment_are_not_credited(self):
+        payment_id, _ = self.add_payment(self.method, "10.00", "--currency", "USD")
+        fields = self.result_fields(self.method, payment_id, out_sum="10.000000")
+        reply = self.post("/mancgi/rkresult", fields)
+        self.assertEqual(reply.status, 409)
+        self.assertFalse(reply.body.startswith(b"OK"))
+        self.assertEqual(self.status(payment_id), 1)
+
+
 class ReturnPages(RkCase):
     def setUp(self):
         self.method = self.add_method("sha1", shop="returns")

@@ -126,7 +126,7 @@ class HostileInput(RkCase):
              lambda c: self.send(c, "pad=" + "x" * (2 << 20), method="POST"), 413),
             ("InvId of 60,000 digits",
              lambda c: self.send(c, self.pairs(c, inv="9" * 60000), method="POST"),
-             {"rkpayment": 405, None: 400}),
+             400),
             ("Shp_ name of 60,000 bytes (unsigned)",
              lambda c: self.send(c, enc(self.pairs(c)) + "&Shp_" + "n" * 60000 + "=1")
              if c in ("rkresult", "rksuccess") else None, {"rkresult": 403, "rksuccess": 400}),
@@ -155,7 +155,7 @@ class HostileInput(RkCase):
             ("invalid UTF-8 raw in the body's InvId (bytes FF FE)",
              lambda c: self.http(c, "POST", body=enc(self.pairs(c)).replace(
                  f"={pid}&", f"={pid}\udcff\udcfe&").encode("utf-8", "surrogateescape")),
-             {"rkpayment": 405, None: 400}),
+             400),
             ("invalid UTF-8 raw in Shp_ names and values (unsigned)",
              lambda c: self.http(c, "POST", body=enc(self.pairs(c)).encode() +
                                  b"&Shp_x=\xff\xfe\xc0\xaf&Shp_\xed\xa0\x80=1")

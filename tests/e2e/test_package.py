@@ -194,26 +194,27 @@ class DebianPackage(unittest.TestCase):
         self.assertTrue(stat.S_ISDIR(var.st_mode))
         self.assertEqual((var.st_uid, var.st_gid, stat.S_IMODE(var.st_mode)), (0, 0, 0o750))
 
+        # Installed into BILLmanager, it is in panel mode: the shipped
+        # configuration says so (a bare MGR5_ROOT without it stays standalone).
+        self.assertRegex(CONFIG.read_text(encoding="utf-8"), r"(?m)^billing = panel$")
+
         # It works from the installed paths, on the default MGR5_ROOT.
         env = {k: v for k, v in os.environ.items() if k != "MGR5_ROOT"}
         config = run([MODULE, "--command", "config"], env=env)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", config.stdout)
+        for feature in ("refund", "recurring"):
+            self.assertNotIn(f"<{feature}>", config.stdout)
         ET.fromstring(config.stdout)
         refused = run([MODULE, "--command", "pmvalidate"], env=env,
                       input="<doc><shop_id>demo</shop_id><password1>Passw0rd1</password1>"
                             "<password2>Passw0rd1</password2></doc>")
         self.assertIn('object="password2"', refused.stdout)
-        # Saving a method asks Robokassa about it: this suite stays on loopback.
-        with open(CONFIG, "a", encoding="utf-8") as f:
-            f.write("check_credentials = off\n")
-        method = run([MODULE, "--command", "method.add", "--name", "Robokassa", "--shop-id",
-                      "demo", "--password1", "Passw0rd1", "--password2", "Passw0rd2"], env=env)
-        payment = run([MODULE, "--command", "payment.add", "--method",
-                       method.stdout.split()[0], "--amount", "10.00"], env=env)
-        payment_id = payment.stdout.split()[0]
-        cgi_env = {**env, "REQUEST_METHOD": "GET", "QUERY_STRING": f"InvId={payment_id}"}
+        # Panel mode reads payments from BILLmanager's mgrctl; with no
+        # BILLmanager here the CGIs fail closed (5xx), never fall back to
+        # the local store.
+        cgi_env = {**env, "REQUEST_METHOD": "GET", "QUERY_STRING": "InvId=1"}
         fail = run([MGR5 / "cgi" / "rkfail"], env=cgi_env)
-        self.assertTrue(fail.stdout.startswith("Status: 200"), fail.stdout[:200])
+        self.assertTrue(fail.stdout.startswith("Status: 502"), fail.stdout[:200])
         # Data the purge must remove: the store and the logs.
         written = {p.name for p in VAR.iterdir()}
         self.assertIn("pmrobokassa.db", written)

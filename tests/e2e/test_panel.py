@@ -1,5 +1,7 @@
-"""Panel mode (issue 9, `billing = panel`): the CGIs read and change
-BILLmanager's payments through mgrctl instead of our store.
+"""Panel mode (`billing = panel`): the CGIs read and change BILLmanager's
+payments through mgrctl instead of our store, as ISPsystem's own payment
+modules do: payment.info as the module, the customer's session checked
+apart with whoami, return pages to the panel's own manager_url.
 
 No BILLmanager runs here, so mgrctl is the recorded-protocol stand-in
 (tests/lib/mgrctl_standin.py): each test lists the exact calls BILLmanager
@@ -10,9 +12,12 @@ the same calls for a reader."""
 
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rkcase import BIN_DIR, MANAGER_URL, RkCase, digest, rkharness  # noqa: E402
@@ -20,6 +25,8 @@ import mgrctl_standin  # noqa: E402  (tests/lib, on the path through rkcase)
 from mgrctl_standin import answer  # noqa: E402
 
 SESSION = "8f3c1a9e0b7d4c2a9e1f"
+# The panel's own URL as payment.info gives it; MANAGER_URL is the config's.
+PANEL_URL = "https://my.panel.example.net/billmgr"
 SHOP = {"login": "panel_shop", "password1": "PanelPass1", "password2": "PanelPass2",
         "hash": "sha256"}
 
@@ -56,9 +63,12 @@ class PanelMode(RkCase):
 
     # The protocol ------------------------------------------------------
 
-    def info(self, payment_id, status, amount="990.00", module="pmrobokassa", **method):
+    def info(self, payment_id, status, amount="990.00", module="pmrobokassa", iso="RUB",
+             manager_url=PANEL_URL, **method):
         values = {"id": payment_id, "status": status, "amount": amount,
-                  "description": "Hosting & domain <b>", "module": module,
+                  "description": "Hosting & domain <b>", "module": module, "iso": iso,
+                  "currency_name": {"RUB": "Russian Ruble", "USD": "US Dollar"}.get(iso, iso),
+                  "manager_url": manager_url or "",
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
@@ -66,11 +76,25 @@ class PanelMode(RkCase):
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
-        return answer("payment_info", **escaped)
+        text = answer("payment_info", **escaped)
+        if not manager_url:
+            text = re.sub(r"\s*<manager_url></manager_url>", "", text)
+        return text
 
-    def expect_info(self, payment_id, status, session=None, **kwargs):
-        params = [("elid", payment_id)] + ([("auth", session)] if session else [])
-        self.mgrctl.expect("payment.info", params, self.info(payment_id, status, **kwargs))
+    def expect_info(self, payment_id, status, **kwargs):
+        """payment.info as the module calls it: no auth."""
+        self.mgrctl.expect("payment.info", [("elid", payment_id)],
+                           self.info(payment_id, status, **kwargs))
+
+    def expect_whoami(self, stdout=None, exit_code=0, session=SESSION):
+        self.mgrctl.expect("whoami", [("auth", session)],
+                           stdout or answer("whoami", user=7, account=5), exit_code)
+
+    def expect_customer(self, payment_id, status, **kwargs):
+        """rkpayment: the session checked with whoami, then the payment read
+        as the module."""
+        self.expect_whoami()
+        self.expect_info(payment_id, status, **kwargs)
 
     def expect_setpaid(self, payment_id, info, stdout=None, exit_code=0):
         self.mgrctl.expect("payment.setpaid",
@@ -99,8 +123,8 @@ class Customer(PanelMode):
 
     def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):
         pid = 3101
-        # rkpayment: the payment as the customer's session sees it, then 1 -> 2.
-        self.expect_info(pid, 1, session=SESSION)
+        # rkpayment: the customer's session, the payment as the module, 1 -> 2.
+        self.expect_customer(pid, 1)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
         # rkresult: the payment as Robokassa's notification finds it, then paid.
         self.expect_info(pid, 2)
@@ -126,9 +150,13 @@ class Customer(PanelMode):
         back = self.post("/mancgi/rksuccess", paid["redirect"]["fields"])
         self.assertEqual(back.status, 302)
         self.assertEqual(back.headers["Location"],
-                         f"{MANAGER_URL}?func=payment.success&elid={pid}")
+                         f"{PANEL_URL}?func=payment.success&elid={pid}")
         self.assert_protocol_done()
         self.assertEqual(self.journal_verdicts(pid), ["credited"])
+        # Only whoami carried the session; payment.info never did.
+        calls = self.mgrctl.received()
+        self.assertEqual([c for c in calls if any(SESSION in a for a in c)],
+                         [["-m", "billmgr", "-o", "xml", "whoami", f"auth={SESSION}"]])
 
         # No call carried a password: the panel's answers hold them, our
         # calls never repeat them.
@@ -138,14 +166,50 @@ class Customer(PanelMode):
 
     def test_the_session_may_come_from_the_panels_cookie(self):
         # BILLmanager's own cookie, "SESSION" or "SESSION:suffix".
-        self.expect_info(3108, 4, session=SESSION)
-        page = self.get("/mancgi/rkpayment?elid=3108",
-                        headers={"Cookie": f"billmgrlang5=billmgr:en; billmgrses5={SESSION}:en"})
+        for cookie in (f"billmgrlang5=billmgr:en; billmgrses5={SESSION}:en",
+                       f"billmgrses5={SESSION}"):
+            self.mgrctl.expect_nothing()
+            self.expect_customer(3108, 4)
+            page = self.get("/mancgi/rkpayment?elid=3108", headers={"Cookie": cookie})
+            self.assertEqual(page.status, 200, page.body)
+            self.assert_protocol_done()
+
+    def test_post_to_the_payment_script_works_like_get(self):
+        # A panel may open payment_script with a form POST (body
+        # form-urlencoded, session in the cookie or the body).
+        pid = 3110
+        self.expect_customer(pid, 1)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        page = self.post("/mancgi/rkpayment", {"elid": str(pid)},
+                         headers={"Cookie": f"billmgrses5={SESSION}"})
         self.assertEqual(page.status, 200, page.body)
+        self.assertIn(b'<form id="pay" method="POST"', page.body)
+        self.assertIn(f'name="InvId" value="{pid}"'.encode(), page.body)
+        self.assert_protocol_done()
+        self.mgrctl.expect_nothing()
+        self.expect_customer(pid, 2)
+        page = self.post("/mancgi/rkpayment", {"elid": str(pid), "auth": SESSION})
+        self.assertEqual(page.status, 200, page.body)
+        self.assertIn(b'<form id="pay" method="POST"', page.body)
         self.assert_protocol_done()
 
+    def test_the_customers_session_does_not_see_the_methods_passwords(self):
+        # What the panel models: the module's own payment.info carries the
+        # method's private fields, the customer's session does not get them
+        # (so a module reading the payment as the customer could never pay).
+        for params, visible in (([("elid", 3111)], True),
+                                ([("elid", 3111), ("auth", SESSION)], False)):
+            self.mgrctl.expect_nothing()
+            self.mgrctl.expect("payment.info", params, self.info(3111, 1))
+            result = subprocess.run([self.mgrctl.path, "-m", "billmgr", "-o", "xml",
+                                     "payment.info", *[f"{k}={v}" for k, v in params]],
+                                    capture_output=True, text=True, timeout=30, check=True)
+            for secret in (SHOP["password1"], SHOP["password2"]):
+                self.assertEqual(secret in result.stdout, visible, params)
+            self.assertIn(f"<shop_id>{SHOP['login']}</shop_id>", result.stdout)
+
     def test_a_paid_payments_link_shows_it_paid_without_a_change(self):
-        self.expect_info(3102, 4, session=SESSION)
+        self.expect_customer(3102, 4)
         page = self.get(f"/mancgi/rkpayment?elid=3102&auth={SESSION}")
         self.assertEqual(page.status, 200)
         self.assertNotIn(b"<form", page.body)
@@ -159,18 +223,31 @@ class Customer(PanelMode):
             self.assertNotIn(b"<form", page.body)
         self.assertEqual(self.mgrctl.received(), [])
 
-    def test_a_session_the_panel_refuses_sees_nothing(self):
-        self.mgrctl.expect("payment.info", [("elid", 3104), ("auth", SESSION)],
-                           answer("error_access"), exit_code=1)
-        page = self.get(f"/mancgi/rkpayment?elid=3104&auth={SESSION}")
-        self.assertEqual(page.status, 403)
-        self.assertNotIn(b"990", page.body)
+    def test_a_session_the_panel_does_not_know_sees_nothing(self):
+        # whoami answering an error, or without <user id=...>: 403, and the
+        # payment is never read.
+        for stdout, exit_code in ((answer("whoami_expired"), 1), (answer("whoami_anonymous"), 0),
+                                  ('<?xml version="1.0"?>\n<doc><user name="x"/></doc>\n', 0)):
+            self.mgrctl.expect_nothing()
+            self.expect_whoami(stdout, exit_code)
+            page = self.get(f"/mancgi/rkpayment?elid=3104&auth={SESSION}")
+            self.assertEqual(page.status, 403, stdout)
+            self.assertNotIn(b"<form", page.body)
+            self.assertNotIn(b"990", page.body)
+            self.assert_protocol_done()
+
+    def test_a_whoami_that_fails_otherwise_is_a_server_error(self):
+        self.expect_whoami(answer("error_status"), 1)
+        page = self.get(f"/mancgi/rkpayment?elid=3112&auth={SESSION}")
+        self.assertEqual(page.status, 502)
+        self.assertNotIn(b"<form", page.body)
         self.assert_protocol_done()
 
     def test_unknown_and_foreign_payments_are_not_found(self):
-        self.mgrctl.expect("payment.info", [("elid", 3105), ("auth", SESSION)],
-                           answer("error_missing", id=3105), exit_code=1)
-        self.expect_info(3106, 1, session=SESSION, module="pmstripe")
+        self.expect_whoami()
+        self.mgrctl.expect("payment.info", [("elid", 3105)], answer("error_missing", id=3105),
+                           exit_code=1)
+        self.expect_customer(3106, 1, module="pmstripe")
         self.assertEqual(self.get(f"/mancgi/rkpayment?elid=3105&auth={SESSION}").status, 404)
         self.assertEqual(self.get(f"/mancgi/rkpayment?elid=3106&auth={SESSION}").status, 404)
         self.assert_protocol_done()
@@ -185,10 +262,64 @@ class Customer(PanelMode):
         self.assertNotIn("Location", page.headers)
         self.assert_protocol_done()
 
-    def test_rkfail_makes_no_call(self):
+    def test_rkfail_returns_to_the_panels_own_url(self):
+        self.expect_info(3107, 2)
         reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3107"})
         self.assertEqual(reply.status, 302)
-        self.assertEqual(self.mgrctl.received(), [])
+        self.assertEqual(reply.headers["Location"], f"{PANEL_URL}?func=payment.fail&elid=3107")
+        self.assert_protocol_done()
+
+    def test_return_pages_use_the_configs_url_only_when_the_panel_gives_none(self):
+        self.expect_info(3113, 2, manager_url=None)
+        reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3113"})
+        self.assertEqual(reply.headers["Location"], f"{MANAGER_URL}?func=payment.fail&elid=3113")
+        self.expect_info(3113, 4, manager_url=None)
+        fields = {"OutSum": "990.000000", "InvId": "3113",
+                  "SignatureValue": digest("sha256", f"990.000000:3113:{SHOP['password1']}")}
+        reply = self.post("/mancgi/rksuccess", fields)
+        self.assertEqual(reply.headers["Location"],
+                         f"{MANAGER_URL}?func=payment.success&elid=3113")
+        # A manager_url that is no http(s) URL is the panel's error: 502,
+        # never a redirect built from it.
+        self.expect_info(3113, 2, manager_url="javascript:alert(1)")
+        reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3113"})
+        self.assertEqual(reply.status, 502)
+        self.assertNotIn("Location", reply.headers)
+        self.assert_protocol_done()
+
+
+class Currency(PanelMode):
+    """Robokassa charges roubles: a payment in another currency is never
+    charged as the same number of roubles, and never credited from them."""
+
+    def test_a_usd_payment_gets_no_form_and_stays_new(self):
+        pid = 3120
+        self.expect_customer(pid, 1, iso="USD", amount="10.00")
+        page = self.get(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertEqual(page.status, 409)
+        self.assertNotIn(b"<form", page.body)
+        self.assertIn(b"USD", page.body)
+        self.assert_protocol_done()  # no setinpay
+        operations = rkharness.http("GET", self.emulator.base_url + "/emulator/operations").json()
+        self.assertEqual([op for op in operations if op["inv_id"] == str(pid)], [])
+        with open(os.path.join(self.root, "var", "rkpayment.log"), encoding="utf-8") as f:
+            self.assertRegex(f.read(), rf"ERROR rkpayment: payment {pid} is in USD")
+
+    def test_roubles_for_a_usd_payment_are_not_credited(self):
+        pid = 3121
+        self.expect_info(pid, 2, iso="USD", amount="990.00")
+        reply = self.post("/mancgi/rkresult", self.notification(pid))
+        self.assertEqual(reply.status, 409)
+        self.assertFalse(reply.body.startswith(b"OK"))
+        self.assert_protocol_done()  # no setpaid
+        self.assertEqual(self.journal_verdicts(pid), ["refused"])
+
+    def test_a_payment_info_without_a_currency_is_a_server_error(self):
+        self.expect_customer(3122, 1, iso="")
+        page = self.get(f"/mancgi/rkpayment?elid=3122&auth={SESSION}")
+        self.assertEqual(page.status, 502)
+        self.assertNotIn(b"<form", page.body)
+        self.assert_protocol_done()
 
 
 def re_info(payment_id):
@@ -249,7 +380,7 @@ class Notifications(PanelMode):
 
     def test_a_setpaid_the_panel_refuses_is_retried_by_robokassa_and_credited_once(self):
         pid = 3206
-        self.expect_info(pid, 1, session=SESSION)
+        self.expect_customer(pid, 1)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
         self.expect_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid), answer("error_status"), exit_code=1)
@@ -307,11 +438,20 @@ class Notifications(PanelMode):
 
 
 class CheckPay(PanelMode):
-    """checkpay asks Robokassa about the payments rkpayment sent there and
-    no notification settled, and settles them through the same book."""
+    """checkpay asks Robokassa about every payment of a Robokassa method the
+    panel lists in status 2, and about those rkpayment sent there that no
+    notification settled, and settles them through the same book."""
+
+    def expect_listing(self, *in_pay):
+        """Each run starts by listing: the panel's payment methods, then the
+        Robokassa method's payments in status 2."""
+        self.mgrctl.expect("paymethod", [], answer("paymethod_list"))
+        rows = "".join(answer("payment_list_elem", id=pid, amount="990.00") for pid in in_pay)
+        self.mgrctl.expect("payment", [("filter", "on"), ("status", "2"), ("paymethod", "3")],
+                           answer("payment_list", rows=rows))
 
     def open_gateway_for(self, pid):
-        self.expect_info(pid, 1, session=SESSION)
+        self.expect_customer(pid, 1)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
         _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         return token
@@ -321,6 +461,7 @@ class CheckPay(PanelMode):
         in the panel."""
         rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
                        data={"token": token}, headers={"Accept": "application/json"})
+        self.expect_listing(pid)
         self.expect_info(pid, 2)
         self.expect_info(pid, 2)
         self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
@@ -343,8 +484,9 @@ class CheckPay(PanelMode):
         op_key = [op for op in rkharness.http(
             "GET", self.emulator.base_url + "/emulator/operations").json()
             if op["inv_id"] == str(pid)][-1]["op_key"]
-        # checkpay: the payment and its settings, OpStateExt, then under the
-        # lock the status again and setpaid with Robokassa's OpKey.
+        # checkpay: the list, the payment and its settings, OpStateExt, then
+        # under the lock the status again and setpaid with Robokassa's OpKey.
+        self.expect_listing(pid)
         self.expect_info(pid, 2)
         self.expect_info(pid, 2)
         self.mgrctl.expect("payment.setpaid", [
@@ -353,16 +495,74 @@ class CheckPay(PanelMode):
             ("externalid", op_key)], answer("ok"))
         self.assertIn(f'<payment id="{pid}" result="credited"/>', self.checkpay())
         self.assert_protocol_done()
-        # Settled: the next run has nothing to ask and makes no call.
+        # Settled: the next run lists nothing in pay and asks about nothing.
         self.mgrctl.expect_nothing()
+        self.expect_listing()
         self.assertNotIn("<payment ", self.checkpay())
-        self.assertEqual(self.mgrctl.received(), [])
+        self.assert_protocol_done()
+
+    def test_a_payment_rkpayment_never_saw_is_settled_by_checkpay(self):
+        # Sent to Robokassa some other way (the stock module before the
+        # switch, another host): the panel lists it in status 2, checkpay
+        # asks and credits it once.
+        pid = 3307
+        fields = {"MerchantLogin": SHOP["login"], "OutSum": "990.00", "InvId": str(pid),
+                  "Description": "x", "IsTest": "1", "Culture": "en",
+                  "SignatureValue": digest("sha256",
+                                           f"{SHOP['login']}:990.00:{pid}:{SHOP['password1']}")}
+        page = rkharness.http("POST", self.emulator.base_url + "/Merchant/Index.aspx",
+                              data=urllib.parse.urlencode(fields).encode(),
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+        token = re.search(rb'name="token" value="([0-9a-f]+)"', page.body).group(1).decode()
+        rkharness.http("POST", self.emulator.base_url + "/emulator/pay",
+                       data={"token": token, "lose_result": "1"},
+                       headers={"Accept": "application/json"})
+        op_key = [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["inv_id"] == str(pid)][-1]["op_key"]
+        self.expect_listing(pid)
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setpaid", [
+            ("elid", pid),
+            ("info", f"checkpay: State=100&OutSum=990.00&OpKey={op_key}"),
+            ("externalid", op_key)], answer("ok"))
+        self.assertIn(f'<payment id="{pid}" result="credited"/>', self.checkpay())
+        self.assert_protocol_done()
+        self.assertEqual(self.journal_verdicts(pid), ["credited"])
+
+    def test_a_listed_payment_of_another_module_is_dropped_not_failed(self):
+        pid = 3308
+        self.expect_listing(pid)
+        self.expect_info(pid, 2, module="pmstripe")
+        self.assertIn(f'<payment id="{pid}" result="not_robokassa"/>', self.checkpay())
+        self.assert_protocol_done()
+        self.mgrctl.expect_nothing()
+        self.expect_listing()
+        self.assertNotIn("<payment ", self.checkpay())
+        self.assert_protocol_done()
+
+    def test_a_panel_that_cannot_list_fails_the_run_but_known_payments_are_asked(self):
+        pid = 3309
+        token = self.open_gateway_for(pid)
+        rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
+                       data={"token": token}, headers={"Accept": "application/json"})
+        self.mgrctl.expect("paymethod", [], answer("error_access"), exit_code=1)
+        self.expect_info(pid, 2)
+        self.expect_info(pid, 2)
+        self.mgrctl.expect("payment.setcanceled", [("elid", pid), ("info", "checkpay")],
+                           answer("ok"))
+        result = self.module("checkpay", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("<list error=", result.stdout)
+        self.assertIn(f'<payment id="{pid}" result="cancelled"/>', result.stdout)
+        self.assert_protocol_done()
 
     def test_a_payment_the_panel_set_in_pay_itself_is_asked_about(self):
         pid = 3304
         # BILLmanager may move a payment to 2 before it redirects: no
         # setinpay then, but checkpay must still know about it.
-        self.expect_info(pid, 2, session=SESSION)
+        self.expect_customer(pid, 2)
         _, token = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         self.cancel_and_check_it_is_cancelled(pid, token)
 
@@ -378,6 +578,7 @@ class CheckPay(PanelMode):
         token = self.open_gateway_for(second)
         rkharness.http("POST", self.emulator.base_url + "/emulator/cancel",
                        data={"token": token}, headers={"Accept": "application/json"})
+        self.expect_listing(first, second)
         self.mgrctl.expect("payment.info", [("elid", first)], answer("error_status"),
                            exit_code=1)
         self.expect_info(second, 2)
@@ -392,6 +593,7 @@ class CheckPay(PanelMode):
         # The failed one is still on the list: the next run asks again (and
         # drops it, as the panel has settled it meanwhile).
         self.mgrctl.expect_nothing()
+        self.expect_listing()
         self.expect_info(first, 4)
         self.assertIn(f'<payment id="{first}" result="settled_elsewhere"/>', self.checkpay())
         self.assert_protocol_done()
@@ -405,8 +607,41 @@ class CheckPay(PanelMode):
         self.assertEqual(reply.body, f"OK{pid}".encode())
         self.assert_protocol_done()
         self.mgrctl.expect_nothing()
+        self.expect_listing()
         self.assertNotIn("<payment ", self.checkpay())
-        self.assertEqual(self.mgrctl.received(), [])
+        self.assert_protocol_done()
+
+
+class Modes(unittest.TestCase):
+    """Panel mode is what the shipped configuration sets; a root without a
+    configuration file stays standalone."""
+
+    def test_a_bare_root_is_standalone(self):
+        with tempfile.TemporaryDirectory(prefix="rk-bare-") as root:
+            config = rkharness.run_module(BIN_DIR, root, "config")
+            self.assertEqual(config.returncode, 0, config.stderr)
+            for feature in ("refund", "recurring"):
+                self.assertNotIn(f"<{feature}>", config.stdout)
+            # Standalone: the store's own payments, no mgrctl anywhere.
+            method = rkharness.run_module(
+                BIN_DIR, root, "method.add", "--name", "R", "--shop-id", "bare",
+                "--password1", "BarePass1", "--password2", "BarePass2")
+            self.assertEqual(method.returncode, 0, method.stderr)
+            payment = rkharness.run_module(BIN_DIR, root, "payment.add", "--method",
+                                           method.stdout.split()[0], "--amount", "10.00")
+            self.assertEqual(payment.returncode, 0, payment.stderr)
+            link = payment.stdout.splitlines()[1]
+            env = {"PATH": os.environ["PATH"], "MGR5_ROOT": root, "REQUEST_METHOD": "GET",
+                   "QUERY_STRING": link.split("?", 1)[1]}
+            page = subprocess.run([os.path.join(BIN_DIR, "rkpayment")], env=env,
+                                  capture_output=True, text=True, timeout=30, check=False)
+            self.assertTrue(page.stdout.startswith("Status: 200"), page.stdout[:300])
+            self.assertIn('name="MerchantLogin" value="bare"', page.stdout)
+
+    def test_the_shipped_configuration_is_panel_mode(self):
+        shipped = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "pmrobokassa.conf")
+        with open(shipped, encoding="utf-8") as f:
+            self.assertRegex(f.read(), r"(?m)^billing = panel$")
 
 
 class AdminCommands(PanelMode):

@@ -236,7 +236,7 @@ class PluginDescription(unittest.TestCase):
 
 
 class ConfigExample(unittest.TestCase):
-    """etc/pmrobokassa.conf: every key commented out, every key the
+    """etc/pmrobokassa.conf: every key but `billing = panel` commented out, every key the
     programs know, and each one accepted with its example value."""
 
     def setUp(self):
@@ -259,7 +259,7 @@ class ConfigExample(unittest.TestCase):
         return re.sub(r"(?m)^# ([a-z_]+ = .*)$", r"\1", text)
 
     def example_keys(self):
-        return re.findall(r"(?m)^# ([a-z_]+) = ", CONFIG_EXAMPLE.read_text(encoding="utf-8"))
+        return re.findall(r"(?m)^(?:# )?([a-z_]+) = ", CONFIG_EXAMPLE.read_text(encoding="utf-8"))
 
     def known_keys(self, candidates):
         """The candidates the loader does not refuse as unknown: its answer
@@ -277,10 +277,11 @@ class ConfigExample(unittest.TestCase):
             return answer(key) != (code, message.replace(reference_key, key))
         return probe(known, candidates)
 
-    def test_as_shipped_every_line_is_a_comment_and_it_loads(self):
+    def test_as_shipped_only_panel_mode_is_set_and_it_loads(self):
+        # The package installs the module into BILLmanager: panel mode.
         text = CONFIG_EXAMPLE.read_text(encoding="utf-8")
         active = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
-        self.assertEqual(active, [])
+        self.assertEqual(active, ["billing = panel"])
         result = self.load(text)
         self.assertEqual(result.returncode, 0, result.stderr)
 

@@ -44,6 +44,10 @@ OUT_SUM_RE = re.compile(r"[0-9]+(\.[0-9]{1,6})?")
 INV_ID_RE = re.compile(r"[0-9]+")
 # ExpirationDate: ISO 8601 as Robokassa documents it, YYYY-MM-DDThh:mm (UTC).
 EXPIRATION_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
+# OutSumCurrency: the currencies an amount may be given in instead of
+# roubles. It is signed right after InvId (MerchantLogin:OutSum:InvId:
+# OutSumCurrency:...), and the operation is charged in it.
+OUT_SUM_CURRENCIES = ("USD", "EUR", "KZT")
 
 # Robokassa's payment-interface error codes used here (seed 001).
 ERROR_MESSAGES = {
@@ -206,6 +210,7 @@ class Operation:
     refunded: Decimal = Decimal(0)
     recurring: bool = False  # the first payment of a series (Recurring=true)
     parent: str = ""  # PreviousInvoiceID of a recurring child
+    currency: str = "RUB"  # what out_sum is in: OutSumCurrency, else roubles
 
     def to_json(self):
         return {"token": self.token, "login": self.login, "inv_id": self.inv_id,
@@ -213,7 +218,7 @@ class Operation:
                 "params": self.params, "shp": dict(self.shp),
                 "notifications": self.notifications, "op_key": self.op_key,
                 "refunded": f"{self.refunded:.2f}", "recurring": self.recurring,
-                "parent": self.parent}
+                "parent": self.parent, "currency": self.currency}
 
 
 class BadRequest(Exception):
@@ -341,6 +346,11 @@ class Emulator:
         # The signature covers the values exactly as received; Receipt is
         # the once-decoded form value, which is itself URL-encoded JSON.
         signed = [login, out_sum, raw_inv_id]
+        currency = params.get("OutSumCurrency")
+        if currency is not None:
+            if currency not in OUT_SUM_CURRENCIES:
+                return error_page(31, culture)
+            signed.append(currency)
         if params.get("Receipt"):
             signed.append(params["Receipt"])
         shp = shp_pairs(params)
@@ -362,7 +372,8 @@ class Emulator:
                               out_sum=out_sum, is_test=is_test, culture=culture,
                               email=params.get("Email", ""),
                               inc_curr_label=params.get("IncCurrLabel", ""), shp=shp,
-                              params=params, recurring=params.get("Recurring") == "true")
+                              params=params, recurring=params.get("Recurring") == "true",
+                              currency=currency or "RUB")
         with self.lock:
             # Live invoices are unique per shop; test ones are not tracked (seed 001, code 40).
             if not is_test and any(op.login == login and op.inv_id == inv_id and op.state == "paid"

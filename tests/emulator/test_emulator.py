@@ -178,6 +178,23 @@ class EmulatorTest(unittest.TestCase):
         self.assert_refused(self.open_payment(
             self.demo_fields(Receipt=receipt, SignatureValue=unsigned, Shp_item="digital")), 29)
 
+    def test_out_sum_currency_is_signed_and_the_operation_is_charged_in_it(self):
+        self.register("demo")
+        signed = hexdigest("md5", "demo:10.00:12:USD:password_1")
+        self.token_of(self.open_payment(
+            self.demo_fields(OutSum="10.00", OutSumCurrency="USD", SignatureValue=signed)))
+        charged = [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["params"].get("OutSumCurrency") == "USD"]
+        self.assertEqual([(op["out_sum"], op["currency"]) for op in charged], [("10.00", "USD")])
+        # Left out of the signature, or a currency Robokassa does not take.
+        unsigned = hexdigest("md5", "demo:10.00:12:password_1")
+        self.assert_refused(self.open_payment(
+            self.demo_fields(OutSum="10.00", OutSumCurrency="USD", SignatureValue=unsigned)), 29)
+        gbp = hexdigest("md5", "demo:10.00:12:GBP:password_1")
+        self.assert_refused(self.open_payment(
+            self.demo_fields(OutSum="10.00", OutSumCurrency="GBP", SignatureValue=gbp)), 31)
+
     # --- paying and cancelling ---------------------------------------------
 
     def test_pay_retries_result_url_until_ok_and_redirects_to_success(self):

@@ -11,12 +11,20 @@ otherwise records a violation and answers with an error, so a call the
 protocol does not allow (a second payment.setpaid, a missing argument, a
 different order) fails the test.
 
+BILLmanager answers payment.info differently by caller: the module's own
+call (no auth) sees the payment method's private fields (the passwords,
+marked private="yes" in xml/billmgr_mod_pmrobokassa.xml), a customer's
+session (auth=SESSION) does not. The stand-in answers a payment.info that
+carries auth= with those fields removed from the recorded answer, so code
+that read the payment as the customer could never find Password #1.
+
 Files in the stand-in's directory (it finds them next to itself):
   protocol.json  {"calls": [{"argv": [...], "stdout": "...", "exit": 0,
                  "sleep": 0, "linger": 0}, ...]}
   cursor         index of the next expected call
   calls.jsonl    every call received, as argv lists
   violations     one line per unexpected call
+  private.json   the method's private field names (for client_view)
 """
 
 import fcntl
@@ -30,12 +38,28 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(os.path.dirname(HERE), "data", "mgrctl")
+FORM = os.path.join(os.path.dirname(os.path.dirname(HERE)), "xml", "billmgr_mod_pmrobokassa.xml")
 
 
 def answer(name, **values):
     """A recorded answer from tests/data/mgrctl with its {placeholders} filled."""
     with open(os.path.join(DATA, name + ".xml"), encoding="utf-8") as f:
         return f.read().format(**values)
+
+
+def private_fields():
+    """The method form's fields a client never sees, from the form itself."""
+    import xml.etree.ElementTree as ET
+    return sorted({node.get("name") for node in ET.parse(FORM).iter("input")
+                   if node.get("private") == "yes"})
+
+
+def client_view(answer_text, hidden):
+    """payment.info as a customer's session gets it: the method's private
+    fields (`hidden`) are not in it."""
+    for name in hidden:
+        answer_text = re.sub(rf"\s*<{name}>[^<]*</{name}>", "", answer_text)
+    return answer_text
 
 
 class StandIn:
@@ -47,6 +71,9 @@ class StandIn:
         self.path = os.path.join(directory, "mgrctl")
         shutil.copyfile(os.path.abspath(__file__), self.path)
         os.chmod(self.path, stat.S_IRWXU)
+        # The installed copy cannot find the repository: it gets the list.
+        with open(os.path.join(directory, "private.json"), "w") as f:
+            json.dump(private_fields(), f)
         self.expect_nothing()
 
     def expect_nothing(self):
@@ -126,7 +153,11 @@ def main(argv):
             f.write(str(cursor + 1))
     if expected.get("sleep"):
         time.sleep(expected["sleep"])
-    sys.stdout.write(expected["stdout"])
+    stdout = expected["stdout"]
+    if argv[4:5] == ["payment.info"] and any(a.startswith("auth=") for a in argv[5:]):
+        with open(os.path.join(HERE, "private.json")) as f:
+            stdout = client_view(stdout, json.load(f))
+    sys.stdout.write(stdout)
     sys.stdout.flush()
     if expected.get("linger"):
         os.close(1)

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <sys/stat.h>
+#include <vector>
 
 namespace rk {
 namespace {
@@ -142,6 +143,18 @@ std::string replace_all(std::string text, const std::map<std::string, std::strin
     return text;
 }
 
+// A recorded panel answer from tests/data/mgrctl with its {placeholders}
+// filled, as the tree under <doc>.
+pt::ptree recorded(const std::string& name, const std::map<std::string, std::string>& values = {}) {
+    std::string xml = replace_all(
+        test::read_file(std::string(PMROBOKASSA_TEST_DATA_DIR) + "/mgrctl/" + name + ".xml"),
+        values);
+    std::istringstream in(xml);
+    pt::ptree tree;
+    pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
+    return tree.get_child("doc");
+}
+
 pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
     std::map<std::string, std::string> values = {
         {"id", "12"},
@@ -155,17 +168,14 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"hash", "sha256"},
         {"test_mode", "on"},
         {"gateway", "https://auth.robokassa.ru/Merchant/Index.aspx"},
-        {"email", "ivan@example.com"}};
+        {"email", "ivan@example.com"},
+        {"manager_url", "https://my.panel.example.net/billmgr"},
+        {"iso", "RUB"},
+        {"currency_name", "Russian Ruble"}};
     for (const auto& [k, v] : overrides) {
         values[k] = v;
     }
-    std::string xml = replace_all(
-        test::read_file(std::string(PMROBOKASSA_TEST_DATA_DIR) + "/mgrctl/payment_info.xml"),
-        values);
-    std::istringstream in(xml);
-    pt::ptree tree;
-    pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
-    return tree.get_child("doc");
+    return recorded("payment_info", values);
 }
 
 TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
@@ -181,6 +191,57 @@ TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
     EXPECT_EQ(booked.settings.password2, "Pass2word2");
     EXPECT_EQ(booked.settings.hash_algorithm, HashAlgorithm::sha256);
     EXPECT_TRUE(booked.settings.test_mode);
+}
+
+TEST(PaymentInfo, ReadsTheCurrencyAndThePanelsOwnUrl) {
+    BookedPayment booked = parse_payment_info(
+        recorded_info({{"iso", "USD"}, {"currency_name", "US Dollar"}}), 12, "InvId");
+    EXPECT_EQ(booked.payment.currency, "USD");
+    EXPECT_FALSE(robokassa_can_charge(booked.payment));
+    ASSERT_TRUE(booked.manager_url);
+    EXPECT_EQ(*booked.manager_url, "https://my.panel.example.net/billmgr");
+    // No manager_url: the config's is used, not a guess.
+    EXPECT_FALSE(parse_payment_info(recorded_info({{"manager_url", ""}}), 12, "InvId").manager_url);
+    EXPECT_TRUE(robokassa_can_charge(parse_payment_info(recorded_info(), 12, "InvId").payment));
+}
+
+TEST(PaymentInfo, AMissingCurrencyOrABadManagerUrlIsTheServersError) {
+    for (const auto& overrides : std::vector<std::map<std::string, std::string>>{
+             {{"iso", ""}},
+             {{"manager_url", "javascript:alert(1)"}},
+             {{"manager_url", "https://a.example/billmgr?func=x"}},
+             {{"manager_url", "https://a.example/bill mgr"}}}) {
+        try {
+            parse_payment_info(recorded_info(overrides), 12, "InvId");
+            ADD_FAILURE() << "accepted " << overrides.begin()->second;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.kind(), ErrorKind::upstream) << e.what();
+        }
+    }
+}
+
+TEST(Whoami, OnlyAnAnswerNamingAUserIdIsASignedInUser) {
+    EXPECT_TRUE(whoami_names_a_user(recorded("whoami", {{"user", "7"}, {"account", "5"}})));
+    EXPECT_FALSE(whoami_names_a_user(recorded("whoami", {{"user", ""}, {"account", "5"}})));
+    EXPECT_FALSE(whoami_names_a_user(recorded("whoami", {{"user", "7x"}, {"account", "5"}})));
+    EXPECT_FALSE(whoami_names_a_user(recorded("whoami_anonymous")));
+    EXPECT_FALSE(whoami_names_a_user(recorded("whoami_expired")));
+}
+
+TEST(PanelLists, TheRobokassaMethodsAndTheListedPayments) {
+    EXPECT_EQ(robokassa_method_ids(recorded("paymethod_list")), std::vector<std::int64_t>{3});
+    std::string rows;
+    for (const char* id : {"41", "42"}) {
+        rows += test::read_file(std::string(PMROBOKASSA_TEST_DATA_DIR) +
+                                "/mgrctl/payment_list_elem.xml");
+        rows = replace_all(rows, {{"id", id}, {"amount", "990.00"}});
+    }
+    EXPECT_EQ(listed_payment_ids(recorded("payment_list", {{"rows", rows}})),
+              (std::vector<PaymentId>{41, 42}));
+    EXPECT_EQ(listed_payment_ids(recorded("payment_list", {{"rows", ""}})),
+              std::vector<PaymentId>{});
+    pt::ptree bad = recorded("payment_list", {{"rows", "<elem><id>x1</id></elem>"}});
+    EXPECT_THROW(listed_payment_ids(bad), Error);
 }
 
 TEST(PaymentInfo, TheMethodsFieldsAreInTheSecondPaymethod) {
