@@ -5,10 +5,10 @@
 #include "http_client.hpp"
 #include "json.hpp"
 #include "signature.hpp"
+#include "xml_input.hpp"
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
-#include <sstream>
 
 namespace rk {
 
@@ -26,11 +26,11 @@ std::string op_state_url(const std::string& base_url, const MethodSettings& sett
 
 OpState parse_op_state(const std::string& xml) {
     pt::ptree tree;
-    std::istringstream in(xml);
     try {
-        pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
-    } catch (const pt::xml_parser_error&) {
-        throw Error(ErrorKind::upstream, "", "OpStateExt answered something that is not XML");
+        tree = parse_xml(xml, pt::xml_parser::trim_whitespace);
+    } catch (const pt::xml_parser_error& e) {
+        throw Error(ErrorKind::upstream, "",
+                    "OpStateExt answered something that is not XML we read: " + e.message());
     }
     auto root = tree.get_child_optional("OperationStateResponse");
     if (!root) {
