@@ -3,11 +3,13 @@
 #include "error.hpp"
 #include "log.hpp"
 #include "text.hpp"
+#include "xml_input.hpp"
 
 #include <boost/program_options.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 
 namespace rk::cli {
@@ -79,8 +81,9 @@ void run_pmvalidate(
     const std::function<void(const std::map<std::string, std::string>&)>& validate) {
     namespace pt = boost::property_tree;
     pt::ptree tree;
+    const std::string text = read_limited(ctx.in, "stdin");
     try {
-        pt::read_xml(ctx.in, tree);
+        tree = parse_xml(text);
     } catch (const pt::xml_parser_error& e) {
         throw bad_input("stdin", std::string("unreadable XML: ") + e.message());
     }
@@ -107,6 +110,30 @@ void run_pmvalidate(
     }
     pt::write_xml(ctx.out, tree);
     ctx.out << "\n";
+}
+
+std::string read_limited(std::istream& in, const std::string& field) {
+    std::string text;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        text.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > k_max_input_bytes) {
+            throw Error(ErrorKind::too_large, field, "is over 1 MiB");
+        }
+    }
+    return text;
+}
+
+std::string read_file_limited(const std::string& path, const std::string& field) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw bad_input(field, "cannot read " + path);
+    }
+    std::string text = read_limited(in, field);
+    if (in.bad()) {
+        throw bad_input(field, "cannot read " + path);
+    }
+    return text;
 }
 
 Store open_store(const Context& ctx) {

@@ -63,6 +63,17 @@ auto validate_options(const std::map<std::string, std::string>& fields, const Op
 void run_pmvalidate(Context& ctx, const std::vector<const char*>& names,
                     const std::function<void(const std::map<std::string, std::string>&)>& validate);
 
+// What a command reads from stdin or a file named on the command line:
+// BILLmanager's forms and receipts are a few kilobytes.
+inline constexpr std::size_t k_max_input_bytes = 1024 * 1024;
+
+// All of `in`, or too_large naming `field` as soon as it passes
+// k_max_input_bytes: reading stops there, so /dev/zero is refused too.
+std::string read_limited(std::istream& in, const std::string& field);
+// The file at `path` through read_limited; bad_input naming `field` when it
+// cannot be read.
+std::string read_file_limited(const std::string& path, const std::string& field);
+
 // The installation's store, created on first use.
 Store open_store(const Context& ctx);
 
