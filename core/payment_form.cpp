@@ -67,7 +67,8 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
 } // namespace
 
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
-    CgiRequest request = parse_cgi_request(input);
+    // A payment link is opened, never posted to.
+    CgiRequest request = parse_cgi_request(input, AcceptedMethods::get);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
     PaymentBook& book = context.book();
     BookedPayment booked = book.find_linked(request);

@@ -17,7 +17,7 @@ bool is_hex(const std::string& text) {
 
 PaymentId linked_payment_id(const CgiRequest& request) {
     if (request.method != "GET") {
-        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET");
+        throw MethodNotAllowed("GET");
     }
     return parse_payment_id(request.require("elid"), "elid");
 }

@@ -118,7 +118,8 @@ std::string checkout_session_form(const Payment& payment, const std::string& man
 }
 
 Reply handle_checkout(const CgiInput& input, CgiContext& context) {
-    CgiRequest request = parse_cgi_request(input);
+    // A payment link is opened, never posted to.
+    CgiRequest request = parse_cgi_request(input, AcceptedMethods::get);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
     std::optional<Payment> payment = linked_payment(request, context.store_access());
     Store& store = context.store();
