@@ -164,9 +164,40 @@ bool is_payable(PaymentStatus status) {
     return status == PaymentStatus::created || status == PaymentStatus::in_pay;
 }
 
+namespace {
+
+// A store the CGIs may use: a file this program made (our tables, a schema
+// version). An empty file (a failed restore, a full disk) or another
+// program's database is refused before anything is written to it, so
+// it is neither turned into a fresh ledger nor changed.
+void require_our_schema(sql::Database& db, const std::string& path) {
+    bool ours = false;
+    try {
+        auto version = db.prepare("PRAGMA user_version");
+        version.step();
+        auto tables = db.prepare(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'payments'");
+        tables.step();
+        ours = version.column_int(0) > 0 && tables.column_int(0) == 1;
+    } catch (const sql::SqliteError& e) {
+        if ((e.code() & 0xff) != SQLITE_NOTADB) {
+            throw;
+        }
+    }
+    if (!ours) {
+        throw Error(ErrorKind::store_unavailable, "",
+                    path + " is not a pmrobokassa store (empty, or not our schema); left as it is");
+    }
+}
+
+} // namespace
+
 Store Store::open(const std::string& path, sql::OpenMode mode, int busy_timeout_ms) {
     Store store(sql::Database::open(path, mode, busy_timeout_ms));
     sql::Database& db = store.m_db;
+    if (mode == sql::OpenMode::existing) {
+        require_our_schema(db, path);
+    }
     // WAL lets readers run beside the one writer; FULL makes a commit
     // durable before we answer OK to Robokassa.
     std::string journal_mode;
