@@ -6,6 +6,7 @@
 #include "store.hpp"
 
 #include <boost/program_options/variables_map.hpp>
+#include <optional>
 #include <ostream>
 
 namespace rk::module {
@@ -50,45 +51,88 @@ std::string op_key(Context& ctx, Store& store, const Payment& payment,
 
 } // namespace
 
+namespace {
+
+Error not_refundable(const Payment& payment) {
+    return Error(ErrorKind::conflict, "--payment",
+                 payment.status == PaymentStatus::refunded
+                     ? "is already fully refunded"
+                     : "is not paid (status " + std::to_string(static_cast<int>(payment.status)) +
+                           ")");
+}
+
+} // namespace
+
 void command_refund(Context& ctx) {
     require_standalone(ctx, "refund");
     Store store = cli::open_store(ctx);
-    Payment payment = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
-    if (payment.status != PaymentStatus::paid) {
-        throw Error(ErrorKind::conflict, "--payment",
-                    payment.status == PaymentStatus::refunded
-                        ? "is already fully refunded"
-                        : "is not paid (status " +
-                              std::to_string(static_cast<int>(payment.status)) + ")");
-    }
-    const Kopecks remaining = payment.amount - payment.refunded;
-    Kopecks amount = remaining;
+    const Payment payment =
+        require_payment(store, cli::required_option(ctx, "payment"), "--payment");
+    std::optional<Kopecks> asked;
     if (ctx.options.count("amount") != 0) {
-        amount = parse_amount(cli::required_option(ctx, "amount"), "--amount");
-        if (amount == 0) {
+        asked = parse_amount(cli::required_option(ctx, "amount"), "--amount");
+        if (*asked == 0) {
             throw bad_input("--amount", "must be greater than zero");
         }
     }
-    // Refused before any call: Robokassa must never be asked for more than
-    // was paid and not yet returned.
-    if (amount > remaining) {
-        throw Error(ErrorKind::conflict, "--amount",
-                    "exceeds what remains to refund (" + format_amount(remaining) + ")");
+    if (payment.status != PaymentStatus::paid) {
+        throw not_refundable(payment);
     }
     Method method = method_of(store, payment);
     if (method.settings.password3.empty()) {
         throw bad_input("--payment", "its method has no Password #3, which refunds need");
     }
 
-    RefundRequest request;
-    request.op_key = op_key(ctx, store, payment, method.settings);
-    request.amount = amount;
-    request.item_name =
-        payment.description.empty() ? "Payment " + std::to_string(payment.id) : payment.description;
-    RefundAnswer answer = create_refund(ctx.config, request, method.settings.password3);
+    // Reserved before any call: Robokassa is never asked for more than was
+    // paid and is not yet refunded or being refunded, even by two refunds
+    // at once (the second waits for the lock, then sees the first's share).
+    Kopecks amount = 0;
+    RefundId reservation = 0;
+    {
+        sql::Transaction tx(store.db());
+        const Payment current = *store.find_payment(payment.id);
+        if (current.status != PaymentStatus::paid) {
+            throw not_refundable(current);
+        }
+        const Kopecks remaining = store.refund_remaining(current.id, current.amount);
+        if (!asked && remaining == 0) {
+            throw Error(ErrorKind::conflict, "--payment",
+                        "has nothing left to refund (another refund took it)");
+        }
+        amount = asked.value_or(remaining);
+        reservation = store.reserve_refund(tx, current.id, current.amount, amount, "refund",
+                                           asked ? "--amount" : "--payment");
+        tx.commit();
+    }
+
+    RefundAnswer answer;
+    try {
+        RefundRequest request;
+        request.op_key = op_key(ctx, store, payment, method.settings);
+        request.amount = amount;
+        request.item_name = payment.description.empty() ? "Payment " + std::to_string(payment.id)
+                                                        : payment.description;
+        answer = create_refund(ctx.config, request, method.settings.password3);
+    } catch (...) {
+        // Not refunded: the amount is free again.
+        sql::Transaction tx(store.db());
+        store.release_refund(tx, reservation);
+        tx.commit();
+        throw;
+    }
 
     sql::Transaction tx(store.db());
-    store.add_refund(tx, payment.id, amount, "refund");
+    store.settle_refund(tx, reservation, RefundState::done, answer.request_id);
+    if (store.add_refund(tx, payment.id, amount, "refund") != Transition::applied) {
+        // The reservation makes this unreachable; if it is reached, the
+        // money left at Robokassa and the ledger disagrees: a person must look.
+        log::error("payment " + std::to_string(payment.id) + ": refunded " + format_amount(amount) +
+                   " at Robokassa (request " + answer.request_id +
+                   ") but the ledger refused to record it");
+        throw Error(ErrorKind::conflict, "--payment",
+                    "changed while being refunded; refund request " + answer.request_id +
+                        " must be checked by hand");
+    }
     Notification note;
     note.source = "refund";
     note.payment_id = payment.id;

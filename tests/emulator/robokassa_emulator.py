@@ -23,6 +23,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
@@ -293,6 +294,11 @@ class Emulator:
         self.shops = {}
         self.operations = {}  # token -> Operation, in creation order
         self.refunds = {}  # requestId -> GetState answer
+        # Faults a test sets through POST /emulator/faults: seconds Refund/
+        # Create waits before answering, and "login:inv_id" -> the depth of
+        # nested elements OpStateExt answers with instead of its document.
+        self.faults = {"refund_delay": 0.0, "deep_opstate": {}}
+        self.refund_calls = 0  # Refund/Create requests received, valid or not
         # Robokassa numbers invoices itself when InvId is empty or 0.
         self.inv_ids = itertools.count(1_000_000_000)
 
@@ -511,10 +517,23 @@ class Emulator:
                         if op.login == login and op.inv_id == inv_id]
         return matching[-1] if matching else None
 
+    def set_faults(self, request):
+        obj = request.json()
+        if not isinstance(obj, dict):
+            raise BadRequest(400, "a JSON object is required")
+        with self.lock:
+            self.faults.update(obj)
+            return json_reply({**self.faults, "refund_calls": self.refund_calls})
+
     def op_state(self, request):
         """OpStateExt: Signature = H(MerchantLogin:InvoiceID:Password2)."""
         params = request.params()
         login, inv_id = params.get("MerchantLogin", ""), params.get("InvoiceID", "")
+        depth = self.faults["deep_opstate"].get(f"{login}:{inv_id}")
+        if depth:
+            return Reply(200, "text/xml; charset=utf-8",
+                         b"<OperationStateResponse>" + b"<a>" * depth + b"</a>" * depth +
+                         b"</OperationStateResponse>")
         with self.lock:
             shop = self.shops.get(login)
         if shop is None:
@@ -533,6 +552,10 @@ class Emulator:
     def refund_create(self, request):
         """Refund/Create: the body is a JWT (HS256 under the shop's Password #3)
         whose payload names OpKey and RefundSum."""
+        with self.lock:
+            self.refund_calls += 1
+            delay = float(self.faults["refund_delay"])
+        time.sleep(delay)
         token = request.body.decode("ascii", "replace").strip()
         try:
             header_b64, payload_b64, signature_b64 = token.split(".")
@@ -620,6 +643,7 @@ ROUTES = {
     "/emulator/cancel": {"POST": Emulator.cancel},
     "/emulator/notify": {"POST": Emulator.renotify},
     "/emulator/operations": {"GET": Emulator.list_operations},
+    "/emulator/faults": {"POST": Emulator.set_faults},
     "/Merchant/WebService/Service.asmx/OpStateExt": {"GET": Emulator.op_state,
                                                      "POST": Emulator.op_state},
     "/RefundService/Refund/Create": {"POST": Emulator.refund_create},
