@@ -712,6 +712,14 @@ int Store::count_transitions_to(PaymentId id, PaymentStatus status) {
     return st.column_int(0);
 }
 
+std::string journal_prefix(const std::string& params) {
+    if (params.size() <= k_unproven_params_bytes) {
+        return params;
+    }
+    return params.substr(0, k_unproven_params_bytes) + "...(" + std::to_string(params.size()) +
+           " bytes, cut before authentication)";
+}
+
 std::string payment_link_key(const std::string& link_secret, PaymentId id) {
     return hmac_sha256_hex(link_secret, "rkpayment:" + std::to_string(id))
         .substr(0, k_payment_link_key_chars);

@@ -93,6 +93,12 @@ struct Notification {
     std::string reply_body;
 };
 
+// What the journal keeps of a request that proved nothing (no valid
+// signature): its first k_unproven_params_bytes, and the size of the rest,
+// so junk cannot fill the disk. An authenticated notification is kept whole.
+inline constexpr std::size_t k_unproven_params_bytes = 1024;
+std::string journal_prefix(const std::string& params);
+
 struct JournalEntry {
     std::int64_t id = 0;
     std::int64_t received_at = 0;

@@ -72,6 +72,12 @@ class PanelMode(RkCase):
         params = [("elid", payment_id)] + ([("auth", session)] if session else [])
         self.mgrctl.expect("payment.info", params, self.info(payment_id, status, **kwargs))
 
+    def expect_signed_info(self, payment_id, status, **kwargs):
+        """rkresult's two reads of a signed notification's payment: one to
+        check the signature without the write lock, one under it."""
+        self.expect_info(payment_id, status, **kwargs)
+        self.expect_info(payment_id, status, **kwargs)
+
     def expect_setpaid(self, payment_id, info, stdout=None, exit_code=0):
         self.mgrctl.expect("payment.setpaid",
                            [("elid", payment_id), ("info", info), ("externalid", payment_id)],
@@ -102,8 +108,9 @@ class Customer(PanelMode):
         # rkpayment: the payment as the customer's session sees it, then 1 -> 2.
         self.expect_info(pid, 1, session=SESSION)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
-        # rkresult: the payment as Robokassa's notification finds it, then paid.
-        self.expect_info(pid, 2)
+        # rkresult: the payment as Robokassa's notification finds it (for
+        # the signature, without the lock), again under the lock, then paid.
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid))
         # rksuccess: the method's Password #1 for the customer's return.
         self.expect_info(pid, 4)
@@ -199,28 +206,29 @@ def re_info(payment_id):
 
 class Notifications(PanelMode):
     def test_a_repeated_notification_is_acknowledged_without_a_second_setpaid(self):
-        self.expect_info(3201, 4)
+        self.expect_signed_info(3201, 4)
         reply = self.post("/mancgi/rkresult", self.notification(3201))
         self.assertEqual((reply.status, reply.body), (200, b"OK3201"))
         self.assert_protocol_done()
         self.assertEqual(self.journal_verdicts(3201), ["duplicate"])
 
     def test_refusals_change_nothing_in_the_panel(self):
+        # A forged one is read once, outside the lock; signed ones twice.
         cases = [
-            (self.notification(3202, password="WrongPass9"), 403),
-            (self.notification(3202, out_sum="990.01"), 400),
-            (self.notification(3202, IsTest="2"), 400),
+            (self.notification(3202, password="WrongPass9"), 403, self.expect_info),
+            (self.notification(3202, out_sum="990.01"), 400, self.expect_signed_info),
+            (self.notification(3202, IsTest="2"), 400, self.expect_signed_info),
         ]
-        for fields, status in cases:
+        for fields, status, expect in cases:
             self.mgrctl.expect_nothing()
-            self.expect_info(3202, 2)
+            expect(3202, 2)
             reply = self.post("/mancgi/rkresult", fields)
             self.assertEqual(reply.status, status, reply.body)
             self.assertFalse(reply.body.startswith(b"OK"))
             self.assert_protocol_done()
         # A live method refuses a test payment.
         self.mgrctl.expect_nothing()
-        self.expect_info(3202, 2, test_mode="off")
+        self.expect_signed_info(3202, 2, test_mode="off")
         reply = self.post("/mancgi/rkresult", self.notification(3202, IsTest="1"))
         self.assertEqual(reply.status, 400)
         self.assert_protocol_done()
@@ -228,7 +236,7 @@ class Notifications(PanelMode):
                          ["refused", "amount_mismatch", "refused", "refused"])
 
     def test_cancelled_in_the_panel_is_a_conflict_not_a_credit(self):
-        self.expect_info(3203, 9)
+        self.expect_signed_info(3203, 9)
         reply = self.post("/mancgi/rkresult", self.notification(3203))
         self.assertEqual(reply.status, 409)
         self.assert_protocol_done()
@@ -249,10 +257,10 @@ class Notifications(PanelMode):
         pid = 3206
         self.expect_info(pid, 1, session=SESSION)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid), answer("error_status"), exit_code=1)
         # The emulator retries like Robokassa; the panel takes it this time.
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid))
         _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         attempts = paid["result"]["attempts"]
@@ -281,13 +289,14 @@ class Notifications(PanelMode):
 
     def test_concurrent_notifications_for_one_payment_set_it_paid_once(self):
         pid = 3208
-        # The write lock orders them: one sees status 2 and sets it paid,
-        # each later one sees 4. Any interleaving of info and setpaid would
-        # break the recorded order and fail the test.
-        self.expect_info(pid, 2)
-        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
-        for _ in range(5):
-            self.expect_info(pid, 4)
+        # The write lock orders them: one sees status 2 under it and sets it
+        # paid, each later one sees 4. payment.info answers 4 once setpaid
+        # has been called; a second setpaid is a violation.
+        setpaid = self.mgrctl.standing("payment.setpaid", [
+            ("elid", pid), ("info", re.compile(r"rkresult: .*")), ("externalid", pid)],
+            answer("ok"), once=True)
+        self.mgrctl.standing("payment.info", [("elid", pid)], self.info(pid, 2), after=setpaid,
+                             stdout_after=self.info(pid, 4))
         fields = self.notification(pid)
         replies = []
 
@@ -300,7 +309,7 @@ class Notifications(PanelMode):
         for t in threads:
             t.join()
         self.assertEqual(sorted((r.status, r.body) for r in replies), [(200, b"OK3208")] * 6)
-        self.assert_protocol_done()
+        self.assertEqual(self.mgrctl.standing_count(setpaid), 1)
         self.assertEqual(sorted(self.journal_verdicts(pid)), ["credited"] + ["duplicate"] * 5)
 
 
@@ -397,7 +406,7 @@ class CheckPay(PanelMode):
     def test_a_payment_settled_by_its_notification_is_not_asked_about(self):
         pid = 3303
         self.open_gateway_for(pid)
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
         reply = self.post("/mancgi/rkresult", self.notification(pid, IsTest="1"))
         self.assertEqual(reply.body, f"OK{pid}".encode())
@@ -415,6 +424,56 @@ class AdminCommands(PanelMode):
             self.assertIn("billing", result.stderr)
             self.assertIn("panel mode", result.stderr)
         self.assertEqual(self.mgrctl.received(), [])
+
+
+class ForgedFlood(PanelMode):
+    """Forged notifications must not hold the store's write lock while the
+    panel answers: rkresult reads the payment and checks the signature
+    first, and takes the lock only for a signed one (and, briefly, to
+    journal a refusal)."""
+
+    def test_a_forged_flood_beside_a_slow_panel_delays_no_genuine_notification(self):
+        genuine = list(range(3401, 3407))
+        forged_pid = 3400
+        for pid in genuine:
+            setpaid = self.mgrctl.standing("payment.setpaid", [
+                ("elid", pid), ("info", re.compile(r"rkresult: .*")), ("externalid", pid)],
+                answer("ok"), sleep=0.5, once=True)
+            self.mgrctl.standing("payment.info", [("elid", pid)], self.info(pid, 2), sleep=0.5,
+                                 after=setpaid, stdout_after=self.info(pid, 4))
+        self.mgrctl.standing("payment.info", [("elid", forged_pid)], self.info(forged_pid, 2),
+                             sleep=0.5)
+        forged = dict(self.notification(forged_pid), SignatureValue="0" * 64)
+        stop = threading.Event()
+        forged_replies, senders = [], []
+
+        def flood():
+            # About five forged requests a second, each its own connection.
+            while not stop.is_set():
+                sender = threading.Thread(target=lambda: forged_replies.append(
+                    self.post("/mancgi/rkresult", forged).status))
+                sender.start()
+                senders.append(sender)
+                stop.wait(0.2)
+
+        flooder = threading.Thread(target=flood)
+        flooder.start()
+        replies = []
+        try:
+            stop.wait(2.0)  # the flood is under way before the first genuine one
+            for pid in genuine:
+                replies.append(self.post("/mancgi/rkresult", self.notification(pid)))
+        finally:
+            stop.set()
+            flooder.join()
+        self.assertEqual([(r.status, r.body) for r in replies],
+                         [(200, f"OK{pid}".encode()) for pid in genuine])
+        for sender in senders:
+            sender.join()
+        self.assertGreaterEqual(len(forged_replies), 10)
+        self.assertNotIn(200, forged_replies)
+        for pid in genuine:
+            self.assertEqual(self.journal_verdicts(pid), ["credited"])
 
 
 if __name__ == "__main__":
