@@ -101,15 +101,18 @@ void run_pmvalidate(
         validate(fields);
     } catch (const Error& e) {
         log::info("pmvalidate refused " + e.describe());
-        ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                << "<doc><error type=\"value\" object=\"" << escape_markup(e.field())
-                << "\"><param name=\"object\" type=\"msg\">" << escape_markup(e.field())
-                << "</param><msg>" << escape_markup(xml_safe(e.describe()))
-                << "</msg></error></doc>\n";
+        write_error_doc(ctx.out, e);
         return;
     }
     pt::write_xml(ctx.out, tree);
     ctx.out << "\n";
+}
+
+void write_error_doc(std::ostream& out, const Error& e) {
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        << "<doc><error type=\"value\" object=\"" << escape_markup(e.field())
+        << "\"><param name=\"object\" type=\"msg\">" << escape_markup(e.field()) << "</param><msg>"
+        << escape_markup(xml_safe(e.describe())) << "</msg></error></doc>\n";
 }
 
 std::string read_limited(std::istream& in, const std::string& field) {

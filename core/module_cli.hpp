@@ -63,6 +63,10 @@ auto validate_options(const std::map<std::string, std::string>& fields, const Op
 void run_pmvalidate(Context& ctx, const std::vector<const char*>& names,
                     const std::function<void(const std::map<std::string, std::string>&)>& validate);
 
+// BILLmanager's error answer on stdout:
+// <doc><error type="value" object="FIELD">…<msg>…</msg></error></doc>.
+void write_error_doc(std::ostream& out, const Error& e);
+
 // What a command reads from stdin or a file named on the command line:
 // BILLmanager's forms and receipts are a few kilobytes.
 inline constexpr std::size_t k_max_input_bytes = 1024 * 1024;

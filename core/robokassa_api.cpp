@@ -129,13 +129,17 @@ RefundAnswer create_refund(const Config& config, const RefundRequest& request,
                     "Robokassa refused the refund: " + text_member(created, "message"));
     }
 
+    answer.label = refund_state(config, answer.request_id);
+    return answer;
+}
+
+std::string refund_state(const Config& config, const std::string& request_id) {
     // GetState lives beside Create: …/Refund/GetState?id=REQUEST.
     std::string base = config.refund_url.substr(0, config.refund_url.rfind('/') + 1);
     HttpRequest state;
-    state.url = base + "GetState?id=" + percent_encode(answer.request_id);
+    state.url = base + "GetState?id=" + percent_encode(request_id);
     state.timeout_seconds = config.http_timeout;
-    answer.label = text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
-    return answer;
+    return text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
 }
 
 void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,

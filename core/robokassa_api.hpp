@@ -52,6 +52,9 @@ struct RefundAnswer {
 // refuses or cannot be reached.
 RefundAnswer create_refund(const Config& config, const RefundRequest& request,
                            const std::string& password3);
+// Refund/GetState for a refund created before: its label ("finished",
+// "processing", "canceled").
+std::string refund_state(const Config& config, const std::string& request_id);
 
 // Robokassa's recurring charge: POST to recurring_url with MerchantLogin,
 // InvoiceID, PreviousInvoiceID, OutSum, Description and the init signature.

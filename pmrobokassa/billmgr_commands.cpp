@@ -24,6 +24,9 @@ void command_config(Context& ctx) {
     if (!panel) {
         // Refunds and recurring charges work on the store's own payments.
         ctx.out << "<refund>on</refund><recurring>on</recurring>";
+    } else {
+        // BILLmanager's own refund: rfset.
+        ctx.out << "<refund>on</refund><rfset>on</rfset>";
     }
     ctx.out << "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"

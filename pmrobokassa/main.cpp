@@ -22,6 +22,7 @@ const std::map<std::string, rk::cli::Command>& commands() {
         {"payment.list", rk::module::command_payment_list},
         {"refund", rk::module::command_refund},
         {"rcpay", rk::module::command_rcpay},
+        {"rfset", rk::module::command_rfset},
     };
     return table;
 }
@@ -32,7 +33,7 @@ po::options_description describe_options() {
     options.add_options()
         ("help,h", "print this help")
         ("command", po::value<std::string>(), "config, pmvalidate, checkpay, method.add, method.list, "
-                                              "method.show, payment.add, payment.show, payment.list, refund, rcpay")
+                                              "method.show, payment.add, payment.show, payment.list, refund, rcpay, rfset")
         ("name", po::value<std::string>(), "method.add: the method's name")
         ("shop-id", po::value<std::string>(), "method.add: Robokassa's shop id (MerchantLogin)")
         ("password1", po::value<std::string>(), "method.add: Password #1")

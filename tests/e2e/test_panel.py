@@ -8,6 +8,7 @@ other call. Everything else is real: lighttpd, the four CGIs, the Robokassa
 emulator signing and notifying as Robokassa does. docs/panel-mode.md lists
 the same calls for a reader."""
 
+import json
 import os
 import re
 import sys
@@ -62,7 +63,7 @@ class PanelMode(RkCase):
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
-                  "email": "ivan@example.com"}
+                  "email": "ivan@example.com", "password3": ""}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -99,8 +100,10 @@ class Customer(PanelMode):
         self.assertIn("<redirect>on</redirect>", self.config_answer)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
         self.assertIn("<checkpay>on</checkpay>", self.config_answer)
-        for feature in ("refund", "recurring"):
-            self.assertNotIn(f"<{feature}>", self.config_answer)
+        # Refunds are BILLmanager's rfset; recurring charges are not offered.
+        for feature in ("refund", "rfset"):
+            self.assertIn(f"<{feature}>on</{feature}>", self.config_answer)
+        self.assertNotIn("<recurring>", self.config_answer)
         self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
 
     def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):
@@ -475,6 +478,109 @@ class ForgedFlood(PanelMode):
         for pid in genuine:
             self.assertEqual(self.journal_verdicts(pid), ["credited"])
 
+
+class PanelRefunds(PanelMode):
+    """rfset: BILLmanager refunds a paid payment through the module; the
+    amount is reserved in the store before Robokassa's Refund API is
+    called, and a refund Robokassa is still processing is followed by
+    checkpay."""
+
+    config_lines = PanelMode.config_lines + [
+        "refund_url = {emulator}/RefundService/Refund/Create"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator.register_shop({
+            "login": SHOP["login"], "password1": SHOP["password1"],
+            "password2": SHOP["password2"], "password3": "PanelPass3", "hash": SHOP["hash"],
+            "result_url": cls.web.base_url + "/mancgi/rkresult",
+            "success_url": cls.web.base_url + "/mancgi/rksuccess",
+            "fail_url": cls.web.base_url + "/mancgi/rkfail",
+            "url_method": "POST", "test_mode": True})
+
+    def faults(self, **faults):
+        return rkharness.http("POST", self.emulator.base_url + "/emulator/faults",
+                              data=json.dumps(faults),
+                              headers={"Content-Type": "application/json"}).json()
+
+    def refunded_at_robokassa(self, pid):
+        return [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["inv_id"] == str(pid)][-1]["refunded"]
+
+    def paid(self, pid):
+        """A payment the customer paid at Robokassa and rkresult credited."""
+        self.expect_info(pid, 1, session=SESSION)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        self.expect_signed_info(pid, 2)
+        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
+        _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertTrue(paid["result"]["accepted"])
+        self.assert_protocol_done()
+        self.mgrctl.expect_nothing()
+
+    def rfset(self, pid, amount):
+        self.expect_info(pid, 4, password3="PanelPass3")
+        doc = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc>"
+               f"<source_payment>{pid}</source_payment>"
+               f"<payment_paymethodamount>-{amount}</payment_paymethodamount>"
+               f"<payment_description>Refund of {pid}</payment_description></doc>")
+        return self.module("rfset", stdin=doc, check=False)
+
+    def test_a_partial_then_a_full_refund(self):
+        pid = 3501
+        self.paid(pid)
+        first = self.rfset(pid, "300.00")
+        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+        self.assertIn("<ok/>", first.stdout)
+        self.assertEqual(self.refunded_at_robokassa(pid), "300.00")
+        rest = self.rfset(pid, "690.00")
+        self.assertEqual(rest.returncode, 0, rest.stdout + rest.stderr)
+        self.assertEqual(self.refunded_at_robokassa(pid), "990.00")
+        self.assert_protocol_done()
+
+    def test_an_over_refund_is_refused_before_any_call(self):
+        pid = 3502
+        self.paid(pid)
+        self.assertEqual(self.rfset(pid, "600.00").returncode, 0)
+        calls = self.faults()["refund_calls"]
+        over = self.rfset(pid, "390.01")
+        self.assertEqual(over.returncode, 2)
+        self.assertIn('<error type="value" object="payment_paymethodamount">', over.stdout)
+        self.assertIn("390.00", over.stdout)
+        self.assertEqual(self.faults()["refund_calls"], calls)
+        self.assertEqual(self.refunded_at_robokassa(pid), "600.00")
+
+    def test_a_processing_refund_is_followed_to_its_end(self):
+        pid = 3503
+        self.paid(pid)
+        self.faults(refund_label="processing")
+        try:
+            first = self.rfset(pid, "100.00")
+            second = self.rfset(pid, "200.00")
+        finally:
+            self.faults(refund_label="finished")
+        self.assertEqual((first.returncode, second.returncode), (0, 0))
+        pending = self.module("checkpay").stdout
+        self.assertEqual(pending.count('result="processing"'), 2, pending)
+        # Robokassa finishes both: checkpay records them done.
+        self.faults(settle_refunds="finished")
+        self.assertEqual(self.module("checkpay").stdout.count('result="done"'), 2)
+        # A third it cancels: recorded, logged for the admin, amount freed.
+        self.faults(refund_label="processing")
+        try:
+            third = self.rfset(pid, "50.00")
+        finally:
+            self.faults(refund_label="finished")
+        self.assertEqual(third.returncode, 0)
+        self.faults(settle_refunds="canceled")
+        self.assertIn('result="cancelled"', self.module("checkpay").stdout)
+        with open(os.path.join(self.root, "var", "pmrobokassa.log")) as f:
+            self.assertRegex(f.read(), r"ERROR checkpay: Robokassa cancelled refund .* of payment "
+                                       + str(pid))
+        self.assertNotIn("<refund ", self.module("checkpay").stdout)
+        self.assert_protocol_done()
 
 if __name__ == "__main__":
     unittest.main()

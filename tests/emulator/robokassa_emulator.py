@@ -297,7 +297,10 @@ class Emulator:
         # Faults a test sets through POST /emulator/faults: seconds Refund/
         # Create waits before answering, and "login:inv_id" -> the depth of
         # nested elements OpStateExt answers with instead of its document.
-        self.faults = {"refund_delay": 0.0, "deep_opstate": {}}
+        # "refund_label": the GetState label new refunds start with
+        # ("processing" for one Robokassa has not finished); "settle_refunds":
+        # a label every processing refund takes now.
+        self.faults = {"refund_delay": 0.0, "deep_opstate": {}, "refund_label": "finished"}
         self.refund_calls = 0  # Refund/Create requests received, valid or not
         # Robokassa numbers invoices itself when InvId is empty or 0.
         self.inv_ids = itertools.count(1_000_000_000)
@@ -522,6 +525,10 @@ class Emulator:
         if not isinstance(obj, dict):
             raise BadRequest(400, "a JSON object is required")
         with self.lock:
+            settle = obj.pop("settle_refunds", None)
+            for refund in self.refunds.values():
+                if settle and refund["label"] == "processing":
+                    refund["label"] = settle
             self.faults.update(obj)
             return json_reply({**self.faults, "refund_calls": self.refund_calls})
 
@@ -589,7 +596,8 @@ class Emulator:
             operation.refunded += amount
             request_id = str(uuid.uuid4())
             self.refunds[request_id] = {"requestId": request_id, "amount": float(amount),
-                                        "label": "finished", "opKey": operation.op_key}
+                                        "label": self.faults["refund_label"],
+                                        "opKey": operation.op_key}
         log(f"refund {request_id}: {amount} of InvId={operation.inv_id}")
         return json_reply({"success": True, "message": None, "requestId": request_id})
 
