@@ -117,6 +117,8 @@ void command_refund(Context& ctx) {
         request.amount = amount;
         request.item_name = payment.description.empty() ? "Payment " + std::to_string(payment.id)
                                                         : payment.description;
+        request.receipt = payment.receipt;
+        request.paid = payment.amount;
         answer = create_refund(ctx.config, request, method.settings.password3);
     } catch (...) {
         // Not refunded: the amount is free again.

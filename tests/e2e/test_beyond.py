@@ -3,6 +3,7 @@ refunds, recurring payments and receipts, end to end against the emulator."""
 
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -305,6 +306,36 @@ class Receipts(Beyond):
                 self.assertEqual(refused.returncode, 2)
                 self.assertIn("--receipt", refused.stderr)
                 self.assertIn(needle, refused.stderr)
+
+    def refund_items(self, op_key):
+        refunds = rkharness.http("GET", self.emulator.base_url + "/emulator/refunds").json()
+        return [r["items"] for r in refunds if r["opKey"] == op_key][-1]
+
+    def test_a_refund_repeats_the_payments_receipt(self):
+        method = self.add_method("sha256", shop="refund_receipt")
+        whole, link = self.add_payment(method, "990.50", "--description", "VPS and domain",
+                                       "--receipt", self.receipt_file(self.RECEIPT))
+        self.assertTrue(self.pay_through_gateway(link)[1]["result"]["accepted"])
+        part, link = self.add_payment(method, "990.50", "--description", "VPS and domain",
+                                      "--receipt", self.receipt_file(self.RECEIPT))
+        self.assertTrue(self.pay_through_gateway(link)[1]["result"]["accepted"])
+
+        self.module("refund", "--payment", str(whole))
+        op_key = self.module("payment.show", "--payment", str(whole)).stdout
+        op_key = re.search(r"<external_id>([^<]*)</external_id>", op_key).group(1)
+        self.assertEqual(self.refund_items(op_key), [
+            {"Name": "VPS «Старт», ноябрь", "Quantity": 1, "Cost": 700.0, "Tax": "vat20",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"},
+            {"Name": "Домен example.ru", "Quantity": 1, "Cost": 290.5, "Tax": "none",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"}])
+
+        # A part of items with different VAT rates: one line, no one rate.
+        self.module("refund", "--payment", str(part), "--amount", "100.00")
+        op_key = re.search(r"<external_id>([^<]*)</external_id>", self.module(
+            "payment.show", "--payment", str(part)).stdout).group(1)
+        self.assertEqual(self.refund_items(op_key), [
+            {"Name": "VPS and domain", "Quantity": 1, "Cost": 100.0, "Tax": "none",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"}])
 
     def test_config_advertises_refund_and_recurring(self):
         config = self.module("config").stdout

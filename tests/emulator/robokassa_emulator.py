@@ -520,6 +520,10 @@ class Emulator:
                         if op.login == login and op.inv_id == inv_id]
         return matching[-1] if matching else None
 
+    def list_refunds(self, _request):
+        with self.lock:
+            return json_reply(list(self.refunds.values()))
+
     def set_faults(self, request):
         obj = request.json()
         if not isinstance(obj, dict):
@@ -597,7 +601,8 @@ class Emulator:
             request_id = str(uuid.uuid4())
             self.refunds[request_id] = {"requestId": request_id, "amount": float(amount),
                                         "label": self.faults["refund_label"],
-                                        "opKey": operation.op_key}
+                                        "opKey": operation.op_key,
+                                        "items": payload.get("InvoiceItems")}
         log(f"refund {request_id}: {amount} of InvId={operation.inv_id}")
         return json_reply({"success": True, "message": None, "requestId": request_id})
 
@@ -652,6 +657,7 @@ ROUTES = {
     "/emulator/notify": {"POST": Emulator.renotify},
     "/emulator/operations": {"GET": Emulator.list_operations},
     "/emulator/faults": {"POST": Emulator.set_faults},
+    "/emulator/refunds": {"GET": Emulator.list_refunds},
     "/Merchant/WebService/Service.asmx/OpStateExt": {"GET": Emulator.op_state,
                                                      "POST": Emulator.op_state},
     "/RefundService/Refund/Create": {"POST": Emulator.refund_create},
