@@ -11,7 +11,6 @@
 
 #include <boost/program_options/variables_map.hpp>
 #include <ctime>
-#include <fstream>
 #include <iterator>
 #include <ostream>
 
@@ -115,11 +114,7 @@ void command_method_show(Context& ctx) {
 void command_payment_add(Context& ctx) {
     NewPayment p = cli::read_new_payment(ctx);
     if (const std::string* path = option(ctx, "receipt")) {
-        std::ifstream in(*path, std::ios::binary);
-        if (!in) {
-            throw bad_input("--receipt", "cannot read " + *path);
-        }
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string text = cli::read_file_limited(*path, "--receipt");
         p.receipt = normalise_receipt(text, p.amount, "--receipt");
     }
     Store store = cli::open_store(ctx);

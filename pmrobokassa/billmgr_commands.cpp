@@ -21,12 +21,14 @@ void command_config(Context& ctx) {
                "<redirect>on</redirect>"
                "<notneedprofile>on</notneedprofile>"
                "<pmvalidate>on</pmvalidate>"
-               "<checkpay>on</checkpay>"
-               // Not refund or recurring: BILLmanager drives them with
-               // rfset and rcpay on its own payments, which this module
-               // does not implement yet. `refund` and `rcpay` are commands
-               // for the admin in standalone installations only.
-               "</feature>"
+               "<checkpay>on</checkpay>";
+    if (panel) {
+        // BILLmanager's own refund of its payments: rfset. Standalone, the
+        // store's payments are refunded with `refund` by the admin;
+        // BILLmanager has nothing there to drive, so nothing is offered.
+        ctx.out << "<refund>on</refund><rfset>on</rfset>";
+    }
+    ctx.out << "</feature>"
                "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
                "</doc>\n";
 }

@@ -191,6 +191,7 @@ void command_checkpay(Context& ctx) {
                       escape_markup(xml_safe(e.describe())) + "\"/>";
         }
     }
+    follow_up_refunds(ctx, store, report, failures);
     ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc>" << report << "</doc>\n";
     if (failures > 0) {
         throw Error(ErrorKind::upstream, "",

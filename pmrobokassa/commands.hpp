@@ -32,5 +32,10 @@ void require_standalone(const Context& ctx, const char* command);
 // Calls to Robokassa on the admin's behalf.
 void command_refund(Context& ctx);
 void command_rcpay(Context& ctx);
+// Panel mode: BILLmanager's refund of a paid payment (XML on stdin).
+void command_rfset(Context& ctx);
+// checkpay's second part: asks Robokassa about refunds it reported still
+// processing; appends one <refund> per refund to `report`.
+void follow_up_refunds(Context& ctx, Store& store, std::string& report, int& failures);
 
 } // namespace rk::module

@@ -24,6 +24,7 @@ const std::map<std::string, rk::cli::Command>& commands() {
         {"journal.show", rk::module::command_journal_show},
         {"refund", rk::module::command_refund},
         {"rcpay", rk::module::command_rcpay},
+        {"rfset", rk::module::command_rfset},
     };
     return table;
 }
@@ -35,7 +36,7 @@ po::options_description describe_options() {
         ("help,h", "print this help")
         ("command", po::value<std::string>(), "config, pmvalidate, checkpay, method.add, method.list, "
                                               "method.show, payment.add, payment.show, payment.list, journal.list, journal.show, "
-                                              "refund, rcpay")
+                                              "refund, rcpay, rfset")
         ("name", po::value<std::string>(), "method.add: the method's name")
         ("shop-id", po::value<std::string>(), "method.add: Robokassa's shop id (MerchantLogin)")
         ("password1", po::value<std::string>(), "method.add: Password #1")

@@ -1,11 +1,17 @@
 // Commands that call Robokassa on the admin's behalf: refund and rcpay.
 #include "billing/store.hpp"
 #include "commands.hpp"
+#include "robokassa/payment_book.hpp"
 #include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
+#include "util/xml_input.hpp"
 
 #include <boost/program_options/variables_map.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/property_tree/xml_parser.hpp>
+#include <optional>
 #include <ostream>
 
 namespace rk::module {
@@ -50,45 +56,90 @@ std::string op_key(Context& ctx, Store& store, const Payment& payment,
 
 } // namespace
 
+namespace {
+
+Error not_refundable(const Payment& payment) {
+    return Error(ErrorKind::conflict, "--payment",
+                 payment.status == PaymentStatus::refunded
+                     ? "is already fully refunded"
+                     : "is not paid (status " + std::to_string(static_cast<int>(payment.status)) +
+                           ")");
+}
+
+} // namespace
+
 void command_refund(Context& ctx) {
     require_standalone(ctx, "refund");
     Store store = cli::open_store(ctx);
-    Payment payment = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
-    if (payment.status != PaymentStatus::paid) {
-        throw Error(ErrorKind::conflict, "--payment",
-                    payment.status == PaymentStatus::refunded
-                        ? "is already fully refunded"
-                        : "is not paid (status " +
-                              std::to_string(static_cast<int>(payment.status)) + ")");
-    }
-    const Kopecks remaining = payment.amount - payment.refunded;
-    Kopecks amount = remaining;
+    const Payment payment =
+        require_payment(store, cli::required_option(ctx, "payment"), "--payment");
+    std::optional<Kopecks> asked;
     if (ctx.options.count("amount") != 0) {
-        amount = parse_amount(cli::required_option(ctx, "amount"), "--amount");
-        if (amount == 0) {
+        asked = parse_amount(cli::required_option(ctx, "amount"), "--amount");
+        if (*asked == 0) {
             throw bad_input("--amount", "must be greater than zero");
         }
     }
-    // Refused before any call: Robokassa must never be asked for more than
-    // was paid and not yet returned.
-    if (amount > remaining) {
-        throw Error(ErrorKind::conflict, "--amount",
-                    "exceeds what remains to refund (" + format_amount(remaining) + ")");
+    if (payment.status != PaymentStatus::paid) {
+        throw not_refundable(payment);
     }
     Method method = method_of(store, payment);
     if (method.settings.password3.empty()) {
         throw bad_input("--payment", "its method has no Password #3, which refunds need");
     }
 
-    RefundRequest request;
-    request.op_key = op_key(ctx, store, payment, method.settings);
-    request.amount = amount;
-    request.item_name =
-        payment.description.empty() ? "Payment " + std::to_string(payment.id) : payment.description;
-    RefundAnswer answer = create_refund(ctx.config, request, method.settings.password3);
+    // Reserved before any call: Robokassa is never asked for more than was
+    // paid and is not yet refunded or being refunded, even by two refunds
+    // at once (the second waits for the lock, then sees the first's share).
+    Kopecks amount = 0;
+    RefundId reservation = 0;
+    {
+        sql::Transaction tx(store.db());
+        const Payment current = *store.find_payment(payment.id);
+        if (current.status != PaymentStatus::paid) {
+            throw not_refundable(current);
+        }
+        const Kopecks remaining = store.refund_remaining(current.id, current.amount);
+        if (!asked && remaining == 0) {
+            throw Error(ErrorKind::conflict, "--payment",
+                        "has nothing left to refund (another refund took it)");
+        }
+        amount = asked.value_or(remaining);
+        reservation = store.reserve_refund(tx, current.id, current.amount, amount, "refund",
+                                           asked ? "--amount" : "--payment");
+        tx.commit();
+    }
+
+    RefundAnswer answer;
+    try {
+        RefundRequest request;
+        request.op_key = op_key(ctx, store, payment, method.settings);
+        request.amount = amount;
+        request.item_name = payment.description.empty() ? "Payment " + std::to_string(payment.id)
+                                                        : payment.description;
+        request.receipt = payment.receipt;
+        request.paid = payment.amount;
+        answer = create_refund(ctx.config, request, method.settings.password3);
+    } catch (...) {
+        // Not refunded: the amount is free again.
+        sql::Transaction tx(store.db());
+        store.release_refund(tx, reservation);
+        tx.commit();
+        throw;
+    }
 
     sql::Transaction tx(store.db());
-    store.add_refund(tx, payment.id, amount, "refund");
+    store.settle_refund(tx, reservation, RefundState::done, answer.request_id);
+    if (store.add_refund(tx, payment.id, amount, "refund") != Transition::applied) {
+        // The reservation makes this unreachable; if it is reached, the
+        // money left at Robokassa and the ledger disagrees: a person must look.
+        log::error("payment " + std::to_string(payment.id) + ": refunded " + format_amount(amount) +
+                   " at Robokassa (request " + answer.request_id +
+                   ") but the ledger refused to record it");
+        throw Error(ErrorKind::conflict, "--payment",
+                    "changed while being refunded; refund request " + answer.request_id +
+                        " must be checked by hand");
+    }
     Notification note;
     note.source = "refund";
     note.payment_id = payment.id;
@@ -104,6 +155,162 @@ void command_refund(Context& ctx) {
     ctx.out << answer.request_id << "\n"
             << "refunded " << format_amount(amount) << ", " << answer.label << ", status "
             << static_cast<int>(after->status) << "\n";
+}
+
+namespace {
+
+// BILLmanager's refund request on stdin: the paid payment it refunds and
+// the amount, negative as the panel writes a refund.
+struct PanelRefund {
+    PaymentId source = 0;
+    Kopecks amount = 0;
+};
+
+PanelRefund read_panel_refund(std::istream& in) {
+    namespace pt = boost::property_tree;
+    pt::ptree doc;
+    try {
+        doc = parse_xml(cli::read_limited(in, "stdin"), pt::xml_parser::trim_whitespace)
+                  .get_child("doc");
+    } catch (const pt::ptree_error& e) {
+        throw bad_input("stdin", std::string("not BILLmanager's <doc>: ") + e.what());
+    }
+    PanelRefund refund;
+    refund.source = parse_payment_id(doc.get<std::string>("source_payment", ""), "source_payment");
+    std::string amount = doc.get<std::string>("payment_paymethodamount", "");
+    if (!amount.empty() && amount[0] == '-') {
+        amount.erase(0, 1);
+    }
+    refund.amount = parse_amount(amount, "payment_paymethodamount");
+    if (refund.amount == 0) {
+        throw bad_input("payment_paymethodamount", "must not be zero");
+    }
+    return refund;
+}
+
+// Robokassa's operation key for a panel payment, from OpStateExt.
+std::string panel_op_key(const Config& config, const MethodSettings& settings, PaymentId id) {
+    OpState state = query_op_state(config, settings, id);
+    if (state.result_code != 0 || state.op_key.empty()) {
+        throw Error(ErrorKind::upstream, "",
+                    "OpStateExt gave no operation key for payment " + std::to_string(id) +
+                        " (result " + std::to_string(state.result_code) + ")");
+    }
+    return state.op_key;
+}
+
+RefundState refund_state_of(const std::string& label) {
+    if (label == "finished") {
+        return RefundState::done;
+    }
+    return label == "canceled" ? RefundState::cancelled : RefundState::processing;
+}
+
+void record_refund_note(Store& store, sql::Transaction& tx, const std::string& source, PaymentId id,
+                        const std::string& request_id, const std::string& verdict) {
+    Notification note;
+    note.source = source;
+    note.payment_id = id;
+    note.params = "requestId=" + request_id;
+    note.verdict = verdict;
+    note.reply_status = 200;
+    store.record_notification(tx, note);
+}
+
+void rfset(Context& ctx) {
+    if (ctx.config.billing != Config::Billing::panel) {
+        throw Error(ErrorKind::conflict, "billing",
+                    "rfset is BILLmanager's refund (panel mode); use refund --payment");
+    }
+    const PanelRefund refund = read_panel_refund(ctx.in);
+    Store store = cli::open_store(ctx);
+    std::unique_ptr<PaymentBook> book =
+        panel_book(ctx.config, [&store]() -> Store& { return store; });
+    const BookedPayment booked = book->find(refund.source, "source_payment");
+    const Payment& payment = booked.payment;
+    if (payment.status != PaymentStatus::paid) {
+        throw Error(ErrorKind::conflict, "source_payment",
+                    "is not paid (status " + std::to_string(static_cast<int>(payment.status)) +
+                        ")");
+    }
+    if (booked.settings.password3.empty()) {
+        throw bad_input("source_payment", "its method has no Password #3, which refunds need");
+    }
+    // The same rule as `refund`: reserved before any call.
+    RefundId reservation = 0;
+    {
+        sql::Transaction tx(store.db());
+        reservation = store.reserve_refund(tx, payment.id, payment.amount, refund.amount, "rfset",
+                                           "payment_paymethodamount");
+        tx.commit();
+    }
+    RefundAnswer answer;
+    try {
+        RefundRequest request;
+        request.op_key = panel_op_key(ctx.config, booked.settings, payment.id);
+        request.amount = refund.amount;
+        request.item_name = payment.description.empty() ? "Payment " + std::to_string(payment.id)
+                                                        : payment.description;
+        answer = create_refund(ctx.config, request, booked.settings.password3);
+    } catch (...) {
+        sql::Transaction tx(store.db());
+        store.release_refund(tx, reservation);
+        tx.commit();
+        throw;
+    }
+    const RefundState state = refund_state_of(answer.label);
+    sql::Transaction tx(store.db());
+    store.settle_refund(tx, reservation, state, answer.request_id);
+    record_refund_note(store, tx, "rfset", payment.id, answer.request_id, to_string(state));
+    tx.commit();
+    if (state == RefundState::cancelled) {
+        throw Error(ErrorKind::upstream, "", "Robokassa cancelled refund " + answer.request_id);
+    }
+    log::info("payment " + std::to_string(payment.id) + ": refund of " +
+              format_amount(refund.amount) + " " + to_string(state) + " (request " +
+              answer.request_id + ")");
+    ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc><ok/></doc>\n";
+}
+
+} // namespace
+
+void command_rfset(Context& ctx) {
+    try {
+        rfset(ctx);
+    } catch (const Error& e) {
+        // BILLmanager reads the answer on stdout; the exit status and the
+        // log line still say it failed.
+        cli::write_error_doc(ctx.out, e);
+        throw;
+    }
+}
+
+void follow_up_refunds(Context& ctx, Store& store, std::string& report, int& failures) {
+    for (const Refund& refund : store.list_refunds(RefundState::processing)) {
+        const std::string id_text = std::to_string(refund.payment_id);
+        try {
+            const RefundState state = refund_state_of(refund_state(ctx.config, refund.request_id));
+            if (state != RefundState::processing) {
+                sql::Transaction tx(store.db());
+                store.settle_refund(tx, refund.id, state, refund.request_id);
+                record_refund_note(store, tx, "checkpay", refund.payment_id, refund.request_id,
+                                   std::string("refund_") + to_string(state));
+                tx.commit();
+            }
+            if (state == RefundState::cancelled) {
+                // The panel counts it refunded: a person must look.
+                log::error("checkpay: Robokassa cancelled refund " + refund.request_id +
+                           " of payment " + id_text + " (" + format_amount(refund.amount) + ")");
+            }
+            report += "<refund payment=\"" + id_text + "\" request=\"" +
+                      escape_markup(refund.request_id) + "\" result=\"" + to_string(state) + "\"/>";
+        } catch (const Error& e) {
+            ++failures;
+            log::error("checkpay: refund " + refund.request_id + ": " + e.describe());
+            report += "<refund payment=\"" + id_text + "\" error=\"" +
+                      escape_markup(xml_safe(e.describe())) + "\"/>";
+        }
+    }
 }
 
 void command_rcpay(Context& ctx) {

@@ -2,6 +2,7 @@
 
 #include "util/paths.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <limits>
 #include <sqlite3.h>
@@ -156,6 +157,25 @@ ALTER TABLE methods DROP COLUMN gateway_url;
 ALTER TABLE methods DROP COLUMN recurring;
 CREATE INDEX notifications_by_received ON notifications (received_at);
 )sql",
+    // 6: refunds asked of Robokassa. A row is written, in the same
+    // transaction that checks what remains, before the call leaves the
+    // machine, so two refunds at once cannot both spend the same remainder.
+    // payment_id has no foreign key: in panel mode BILLmanager keeps the
+    // payments. state: reserved (the call is under way), processing
+    // (Robokassa has it, not done yet), done, cancelled.
+    R"sql(
+CREATE TABLE refunds (
+    id         INTEGER PRIMARY KEY,
+    payment_id INTEGER NOT NULL,
+    amount     INTEGER NOT NULL CHECK (amount > 0),
+    state      TEXT NOT NULL CHECK (state IN ('reserved', 'processing', 'done', 'cancelled')),
+    request_id TEXT NOT NULL DEFAULT '',
+    source     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX refunds_by_payment ON refunds (payment_id);
+)sql",
 };
 
 constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);
@@ -223,9 +243,40 @@ bool is_payable(PaymentStatus status) {
     return status == PaymentStatus::created || status == PaymentStatus::in_pay;
 }
 
+namespace {
+
+// A store the CGIs may use: a file this program made (our tables, a schema
+// version). An empty file (a failed restore, a full disk) or another
+// program's database is refused before anything is written to it, so
+// it is neither turned into a fresh ledger nor changed.
+void require_our_schema(sql::Database& db, const std::string& path) {
+    bool ours = false;
+    try {
+        auto version = db.prepare("PRAGMA user_version");
+        version.step();
+        auto tables = db.prepare(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'payments'");
+        tables.step();
+        ours = version.column_int(0) > 0 && tables.column_int(0) == 1;
+    } catch (const sql::SqliteError& e) {
+        if ((e.code() & 0xff) != SQLITE_NOTADB) {
+            throw;
+        }
+    }
+    if (!ours) {
+        throw Error(ErrorKind::store_unavailable, "",
+                    path + " is not a pmrobokassa store (empty, or not our schema); left as it is");
+    }
+}
+
+} // namespace
+
 Store Store::open(const std::string& path, sql::OpenMode mode, int busy_timeout_ms) {
     Store store(sql::Database::open(path, mode, busy_timeout_ms));
     sql::Database& db = store.m_db;
+    if (mode == sql::OpenMode::existing) {
+        require_our_schema(db, path);
+    }
     // WAL lets readers run beside the one writer; FULL makes a commit
     // durable before we answer OK to Robokassa.
     std::string journal_mode;
@@ -564,6 +615,97 @@ Transition Store::add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
     return Transition::applied;
 }
 
+const char* to_string(RefundState state) {
+    switch (state) {
+    case RefundState::reserved:
+        return "reserved";
+    case RefundState::processing:
+        return "processing";
+    case RefundState::done:
+        return "done";
+    case RefundState::cancelled:
+        return "cancelled";
+    }
+    return "reserved";
+}
+
+Kopecks Store::refund_remaining(PaymentId id, Kopecks paid) {
+    auto st = m_db.prepare(
+        "SELECT coalesce(sum(amount), 0), coalesce(sum(CASE state WHEN 'done' THEN amount END), 0) "
+        "FROM refunds WHERE payment_id = ? AND state != 'cancelled'");
+    st.bind(1, id);
+    st.step();
+    Kopecks taken = st.column_int64(0);
+    // A refund recorded on the payment without a row here (checkpay seeing
+    // it returned at Robokassa) counts through `refunded`.
+    if (auto payment = find_payment(id)) {
+        taken += std::max<Kopecks>(0, payment->refunded - st.column_int64(1));
+    }
+    return paid > taken ? paid - taken : 0;
+}
+
+RefundId Store::reserve_refund(sql::Transaction&, PaymentId id, Kopecks paid, Kopecks amount,
+                               const std::string& source, const std::string& field) {
+    const Kopecks remaining = refund_remaining(id, paid);
+    if (amount <= 0 || amount > remaining) {
+        throw Error(ErrorKind::conflict, field,
+                    "exceeds what remains to refund (" + format_amount(remaining) + ")");
+    }
+    std::int64_t t = now();
+    m_db.prepare("INSERT INTO refunds (payment_id, amount, state, source, created_at, updated_at) "
+                 "VALUES (?, ?, 'reserved', ?, ?, ?)")
+        .bind(1, id)
+        .bind(2, amount)
+        .bind(3, source)
+        .bind(4, t)
+        .bind(5, t)
+        .run();
+    return m_db.last_insert_rowid();
+}
+
+void Store::settle_refund(sql::Transaction&, RefundId refund, RefundState state,
+                          const std::string& request_id) {
+    m_db.prepare("UPDATE refunds SET state = ?, request_id = ?, updated_at = ? WHERE id = ?")
+        .bind(1, to_string(state))
+        .bind(2, request_id)
+        .bind(3, now())
+        .bind(4, refund)
+        .run();
+}
+
+void Store::release_refund(sql::Transaction&, RefundId refund) {
+    m_db.prepare("DELETE FROM refunds WHERE id = ? AND state = 'reserved'").bind(1, refund).run();
+}
+
+std::vector<Refund> Store::list_refunds(std::optional<RefundState> state) {
+    auto st = m_db.prepare(
+        std::string("SELECT id, payment_id, amount, state, request_id, source, updated_at "
+                    "FROM refunds ") +
+        (state ? "WHERE state = ? ORDER BY id" : "ORDER BY id"));
+    if (state) {
+        st.bind(1, to_string(*state));
+    }
+    std::vector<Refund> out;
+    while (st.step()) {
+        Refund r;
+        r.id = st.column_int64(0);
+        r.payment_id = st.column_int64(1);
+        r.amount = st.column_int64(2);
+        const std::string text = st.column_text(3);
+        for (RefundState candidate : {RefundState::reserved, RefundState::processing,
+                                      RefundState::done, RefundState::cancelled}) {
+            if (text == to_string(candidate)) {
+                r.state = candidate;
+            }
+        }
+        r.request_id = st.column_text(4);
+        r.source = st.column_text(5);
+        r.updated_at = st.column_int64(6);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 Transition Store::start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id) {
     m_db.prepare("UPDATE payments SET parent_id = ? WHERE id = ? AND status = 1")
         .bind(1, parent_id)
@@ -695,6 +837,14 @@ int Store::count_transitions_to(PaymentId id, PaymentStatus status) {
     st.bind(1, id).bind(2, static_cast<int>(status));
     st.step();
     return st.column_int(0);
+}
+
+std::string journal_prefix(const std::string& params) {
+    if (params.size() <= k_unproven_params_bytes) {
+        return params;
+    }
+    return params.substr(0, k_unproven_params_bytes) + "...(" + std::to_string(params.size()) +
+           " bytes, cut before authentication)";
 }
 
 std::string payment_link_key(const std::string& link_secret, PaymentId id) {

@@ -66,6 +66,22 @@ struct Payment {
 // when its status does not allow the transition.
 enum class Transition { applied, already, refused };
 
+using RefundId = std::int64_t;
+
+enum class RefundState { reserved, processing, done, cancelled };
+const char* to_string(RefundState state);
+
+// A refund asked of Robokassa, as the store tracks it.
+struct Refund {
+    RefundId id = 0;
+    PaymentId payment_id = 0;
+    Kopecks amount = 0;
+    RefundState state = RefundState::reserved;
+    std::string request_id; // Robokassa's requestId, once it has one
+    std::string source;     // "refund", "rfset"
+    std::int64_t updated_at = 0;
+};
+
 // A callback or reconciliation answer as the journal keeps it.
 struct Notification {
     std::string source;                  // "rkresult", "checkpay", ...
@@ -76,6 +92,12 @@ struct Notification {
     int reply_status = 0;
     std::string reply_body;
 };
+
+// What the journal keeps of a request that proved nothing (no valid
+// signature): its first k_unproven_params_bytes, and the size of the rest,
+// so junk cannot fill the disk. An authenticated notification is kept whole.
+inline constexpr std::size_t k_unproven_params_bytes = 1024;
+std::string journal_prefix(const std::string& params);
 
 struct JournalEntry {
     std::int64_t id = 0;
@@ -146,6 +168,23 @@ public:
     // whole amount is refunded. Throws conflict past the remainder.
     Transition add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
                           const std::string& source);
+
+    // Refunds asked of Robokassa (both modes). reserve_refund runs in the
+    // transaction that decides the refund, before the call: it refuses
+    // (conflict naming `field`) an amount past `paid` less everything
+    // refunded, reserved or processing for the payment, else records a
+    // reservation. The caller then calls Robokassa and, in a second
+    // transaction, settles the reservation (done, processing, cancelled) or
+    // releases it when the call failed.
+    RefundId reserve_refund(sql::Transaction& tx, PaymentId id, Kopecks paid, Kopecks amount,
+                            const std::string& source, const std::string& field);
+    void settle_refund(sql::Transaction& tx, RefundId refund, RefundState state,
+                       const std::string& request_id);
+    void release_refund(sql::Transaction& tx, RefundId refund);
+    // What a new refund of payment `id` (`paid` kopecks) may still take:
+    // `paid` less what is refunded, reserved or processing.
+    Kopecks refund_remaining(PaymentId id, Kopecks paid);
+    std::vector<Refund> list_refunds(std::optional<RefundState> state);
 
     // A recurring child: records its parent and moves it 1 -> 2, as
     // rkpayment does for a first payment.

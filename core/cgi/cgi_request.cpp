@@ -30,6 +30,22 @@ std::optional<std::size_t> content_length(const CgiInput& input) {
     return n;
 }
 
+// The media type of a Content-Type, lower-cased: type and subtype are
+// case-insensitive (RFC 9110), so "Application/X-WWW-Form-Urlencoded;
+// Charset=UTF-8" is a form too. Parameters are not needed: form bodies are
+// percent-encoded ASCII.
+std::string media_type(const std::string& content_type) {
+    std::string media = content_type.substr(0, content_type.find(';'));
+    const std::size_t end = media.find_last_not_of(" \t");
+    media.erase(end == std::string::npos ? 0 : end + 1);
+    for (char& c : media) {
+        if (c >= 'A' && c <= 'Z') {
+            c = static_cast<char>(c - 'A' + 'a');
+        }
+    }
+    return media;
+}
+
 bool has_cr_lf(const Form& form) {
     for (const auto& [k, v] : form.pairs()) {
         if (k.find_first_of("\r\n") != std::string::npos) {
@@ -40,6 +56,10 @@ bool has_cr_lf(const Form& form) {
 }
 
 } // namespace
+
+MethodNotAllowed::MethodNotAllowed(std::string allow)
+    : Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be one of " + allow),
+      m_allow(std::move(allow)) {}
 
 const std::string* CgiInput::var(const std::string& name) const {
     auto it = env.find(name);
@@ -67,7 +87,7 @@ CgiInput read_cgi_input() {
     return input;
 }
 
-CgiRequest parse_cgi_request(const CgiInput& input) {
+CgiRequest parse_cgi_request(const CgiInput& input, AcceptedMethods accepted) {
     CgiRequest request;
     const std::string* method = input.var("REQUEST_METHOD");
     request.method = method != nullptr ? *method : "GET";
@@ -92,18 +112,17 @@ CgiRequest parse_cgi_request(const CgiInput& input) {
             throw bad_input("CONTENT_LENGTH", "does not match the body received");
         }
         const std::string* type = input.var("CONTENT_TYPE");
-        std::string media = type != nullptr ? type->substr(0, type->find(';')) : "";
-        while (!media.empty() && media.back() == ' ') {
-            media.pop_back();
-        }
-        if (!input.body.empty() && media != "application/x-www-form-urlencoded") {
+        if (!input.body.empty() &&
+            media_type(type != nullptr ? *type : "") != "application/x-www-form-urlencoded") {
             throw bad_input("CONTENT_TYPE", "must be application/x-www-form-urlencoded");
         }
         FormLimits limits;
         limits.max_params -= request.params.size();
         request.params.merge(parse_form(input.body, limits));
-    } else if (request.method != "GET") {
-        throw Error(ErrorKind::method_not_allowed, "REQUEST_METHOD", "must be GET or POST");
+    }
+    if (request.method != "GET" &&
+        (request.method != "POST" || accepted != AcceptedMethods::get_and_post)) {
+        throw MethodNotAllowed(accepted == AcceptedMethods::get ? "GET" : "GET, POST");
     }
     if (has_cr_lf(request.params)) {
         throw bad_input("(parameter name)", "contains CR or LF");

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "util/error.hpp"
 #include "util/form.hpp"
 
 #include <map>
@@ -7,6 +8,18 @@
 #include <string>
 
 namespace rk {
+
+// A request in an HTTP method the program does not answer (405). `allow`
+// is the methods it does answer, as the reply's Allow header lists them
+// ("GET, POST"), so the header always says what the program accepts.
+class MethodNotAllowed : public Error {
+public:
+    explicit MethodNotAllowed(std::string allow);
+    const std::string& allow() const noexcept { return m_allow; }
+
+private:
+    std::string m_allow;
+};
 
 // What a CGI program receives, captured once so that handlers, tests and
 // fuzzers never touch the process environment: the CGI/1.1 variables we
@@ -43,8 +56,11 @@ struct CgiRequest {
 // Throws too_large (413) and bad_input (400) as CONTRACT §4 describes:
 // bodies over 64 KiB, a missing or lying CONTENT_LENGTH, a body that is not
 // application/x-www-form-urlencoded, duplicates, malformed %XX, NUL, CR/LF.
-// Methods other than GET and POST: method_not_allowed (405).
-CgiRequest parse_cgi_request(const CgiInput& input);
+// Any other method: MethodNotAllowed naming `accepted`'s, so a 405's Allow
+// header lists exactly what the program answers.
+enum class AcceptedMethods { get, get_and_post };
+CgiRequest parse_cgi_request(const CgiInput& input,
+                             AcceptedMethods accepted = AcceptedMethods::get_and_post);
 
 // The value of cookie `name` from a Cookie header, if present.
 std::optional<std::string> cookie_value(const std::string& cookie_header, const std::string& name);

@@ -45,7 +45,9 @@ int error_status(ErrorKind kind) {
 
 namespace {
 
-Reply error_reply(const CgiInput& input, int status, const std::string& detail, ErrorStyle style) {
+// `allow`: the Allow header of a 405, what the refusing code accepts.
+Reply error_reply(const CgiInput& input, int status, const std::string& detail, ErrorStyle style,
+                  const std::string& allow = "") {
     Reply reply;
     if (style == ErrorStyle::plain) {
         reply = plain_reply(status, "ERROR " + detail + "\n");
@@ -56,8 +58,8 @@ Reply error_reply(const CgiInput& input, int status, const std::string& detail, 
         Language language = choose_language(nullptr, cookie ? *cookie : "", accept ? *accept : "");
         reply = error_page(status, language, detail);
     }
-    if (status == 405) {
-        reply.header("Allow", "GET, POST");
+    if (status == 405 && !allow.empty()) {
+        reply.header("Allow", allow);
     }
     return reply;
 }
@@ -81,7 +83,9 @@ Reply serve(const CgiInput& input, CgiContext& context, Handler handler, ErrorSt
                 status == 503 ? "temporarily unavailable, retry later" : "internal error", style);
         }
         log::info("refused: " + e.describe());
-        return error_reply(input, status, e.describe(), style);
+        const auto* not_allowed = dynamic_cast<const MethodNotAllowed*>(&e);
+        return error_reply(input, status, e.describe(), style,
+                           not_allowed != nullptr ? not_allowed->allow() : "");
     } catch (const std::exception& e) {
         log::error(std::string("internal error: ") + e.what());
         return error_reply(input, 500, "internal error", style);

@@ -3,11 +3,13 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/xml_input.hpp"
 
 #include <boost/program_options.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 
 namespace rk::cli {
@@ -84,8 +86,9 @@ void run_pmvalidate_noting(
     const std::function<std::string(const std::map<std::string, std::string>&)>& validate) {
     namespace pt = boost::property_tree;
     pt::ptree tree;
+    const std::string text = read_limited(ctx.in, "stdin");
     try {
-        pt::read_xml(ctx.in, tree);
+        tree = parse_xml(text);
     } catch (const pt::xml_parser_error& e) {
         throw bad_input("stdin", std::string("unreadable XML: ") + e.message());
     }
@@ -104,11 +107,7 @@ void run_pmvalidate_noting(
         note = validate(fields);
     } catch (const Error& e) {
         log::info("pmvalidate refused " + e.describe());
-        ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                << "<doc><error type=\"value\" object=\"" << escape_markup(e.field())
-                << "\"><param name=\"object\" type=\"msg\">" << escape_markup(e.field())
-                << "</param><msg>" << escape_markup(xml_safe(e.describe()))
-                << "</msg></error></doc>\n";
+        write_error_doc(ctx.out, e);
         return;
     }
     if (!note.empty()) {
@@ -117,6 +116,37 @@ void run_pmvalidate_noting(
     }
     pt::write_xml(ctx.out, tree);
     ctx.out << "\n";
+}
+
+void write_error_doc(std::ostream& out, const Error& e) {
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        << "<doc><error type=\"value\" object=\"" << escape_markup(e.field())
+        << "\"><param name=\"object\" type=\"msg\">" << escape_markup(e.field()) << "</param><msg>"
+        << escape_markup(xml_safe(e.describe())) << "</msg></error></doc>\n";
+}
+
+std::string read_limited(std::istream& in, const std::string& field) {
+    std::string text;
+    char buffer[65536];
+    while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+        text.append(buffer, static_cast<std::size_t>(in.gcount()));
+        if (text.size() > k_max_input_bytes) {
+            throw Error(ErrorKind::too_large, field, "is over 1 MiB");
+        }
+    }
+    return text;
+}
+
+std::string read_file_limited(const std::string& path, const std::string& field) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw bad_input(field, "cannot read " + path);
+    }
+    std::string text = read_limited(in, field);
+    if (in.bad()) {
+        throw bad_input(field, "cannot read " + path);
+    }
+    return text;
 }
 
 Store open_store(const Context& ctx) {

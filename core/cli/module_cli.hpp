@@ -73,6 +73,21 @@ void run_pmvalidate_noting(
 // Unix time as the XML answers write it: 2026-11-23T06:11:42Z (UTC).
 std::string iso_time(std::int64_t unix_time);
 
+// BILLmanager's error answer on stdout:
+// <doc><error type="value" object="FIELD">…<msg>…</msg></error></doc>.
+void write_error_doc(std::ostream& out, const Error& e);
+
+// What a command reads from stdin or a file named on the command line:
+// BILLmanager's forms and receipts are a few kilobytes.
+inline constexpr std::size_t k_max_input_bytes = 1024 * 1024;
+
+// All of `in`, or too_large naming `field` as soon as it passes
+// k_max_input_bytes: reading stops there, so /dev/zero is refused too.
+std::string read_limited(std::istream& in, const std::string& field);
+// The file at `path` through read_limited; bad_input naming `field` when it
+// cannot be read.
+std::string read_file_limited(const std::string& path, const std::string& field);
+
 // The installation's store, created on first use.
 Store open_store(const Context& ctx);
 

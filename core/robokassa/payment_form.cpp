@@ -96,6 +96,7 @@ Reply unsupported_currency_reply(Language language, const Payment& payment) {
 } // namespace
 
 Reply handle_payment(const CgiInput& input, CgiContext& context) {
+    // GET or POST: a panel may open payment_script either way.
     CgiRequest request = parse_cgi_request(input);
     Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
     auto opened = open_book(context.config(), context.store_access());

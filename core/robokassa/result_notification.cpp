@@ -23,10 +23,13 @@ std::string raw_params(const CgiInput& input) {
     return raw;
 }
 
-Reply refusal(int status, const std::string& field, const std::string& why) {
-    Reply reply = plain_reply(status, "ERROR " + (field.empty() ? why : field + ": " + why) + "\n");
-    if (status == 405) {
-        reply.header("Allow", "GET, POST"); // RFC 9110: a 405 names the allowed methods
+// A client error as Robokassa reads it; a 405 names the methods the
+// request parser accepts (RFC 9110).
+Reply refusal(const Error& e) {
+    const int status = error_status(e.kind());
+    Reply reply = plain_reply(status, "ERROR " + e.describe() + "\n");
+    if (const auto* not_allowed = dynamic_cast<const MethodNotAllowed*>(&e)) {
+        reply.header("Allow", not_allowed->allow());
     }
     return reply;
 }
@@ -64,28 +67,50 @@ Reply record_uncredited(Store& store, sql::Transaction& tx, const Payment& payme
     return plain_reply(200, "OK" + inv_id);
 }
 
-// Decides a well-formed notification inside `tx`: fills the journal entry's
-// verdict and reason and returns the reply. Client errors come back as
-// replies, so they are journaled too; store errors propagate (503).
-Reply decide(PaymentBook& book, Store& store, sql::Transaction& tx, const CgiRequest& request,
-             Notification& note) {
-    const std::string& out_sum = request.require("OutSum");
-    const std::string& inv_id = request.require("InvId");
-    const std::string& given_signature = request.require("SignatureValue");
-    PaymentId id = parse_payment_id(inv_id, "InvId");
-    note.payment_id = id;
+// What a notification proved before any lock: the payment it names, read
+// without the write lock, and that its signature is Password #2's.
+struct Signed {
+    PaymentId id = 0;
+    std::string inv_id;
+    std::string out_sum;
+};
 
-    BookedPayment booked = book.find(id, "InvId");
-    const Payment& payment = booked.payment;
-    const MethodSettings& settings = booked.settings;
+// Reads the payment and checks the signature, outside the write lock: in
+// panel mode the read is a mgrctl call, and a forged notification must not
+// hold the lock while it runs. Fills the journal entry's payment id.
+Signed authenticate(PaymentBook& book, const CgiRequest& request, Notification& note) {
+    Signed out;
+    out.out_sum = request.require("OutSum");
+    out.inv_id = request.require("InvId");
+    const std::string& given_signature = request.require("SignatureValue");
+    out.id = parse_payment_id(out.inv_id, "InvId");
+    note.payment_id = out.id;
+
+    const MethodSettings settings = book.find(out.id, "InvId").settings;
     ShpParams shp = collect_shp(request.params);
+    warm_up_digests();
     bool signed_ok = verify_signature(
         settings.hash_algorithm, given_signature, shp, [&](const ShpParams& order) {
-            return result_signature_base(out_sum, inv_id, signing_password2(settings), order);
+            return result_signature_base(out.out_sum, out.inv_id, signing_password2(settings),
+                                         order);
         });
     if (!signed_ok) {
         throw Error(ErrorKind::forbidden, "SignatureValue", "does not match (Password #2)");
     }
+    return out;
+}
+
+// Settles a signed notification inside `tx`: the payment is read again
+// under the write lock (another notification may have settled it since),
+// then credited at most once. Fills the journal entry's verdict and
+// returns the reply. Client errors are thrown for the caller to journal.
+Reply settle(PaymentBook& book, Store& store, sql::Transaction& tx, const CgiRequest& request,
+             const Signed& notification, Notification& note) {
+    const std::string& inv_id = notification.inv_id;
+    const std::string& out_sum = notification.out_sum;
+    BookedPayment booked = book.find(notification.id, "InvId");
+    const Payment& payment = booked.payment;
+    const MethodSettings& settings = booked.settings;
     Kopecks received = parse_amount(out_sum, "OutSum");
     const std::string* is_test = request.find("IsTest");
     if (is_test != nullptr && *is_test != "0" && *is_test != "1") {
@@ -135,17 +160,42 @@ Reply refuse_empty_request(const CgiInput& input) {
     try {
         parse_cgi_request(input);
         reason = "no parameters: not a notification";
-        reply = refusal(400, "", reason);
+        reply = refusal(bad_input("", reason));
     } catch (const Error& e) {
         if (!is_client_error(e)) {
             throw;
         }
         reason = e.describe();
-        reply = refusal(error_status(e.kind()), e.field(), e.what());
+        reply = refusal(e);
     }
     log::warning("request refused (" + std::to_string(reply.status) +
                  "), not journaled: " + reason);
     return reply;
+}
+
+// Turns what `step` throws into the reply and the journal entry: a client
+// error is refused, a panel that did not answer is 502 (Robokassa
+// retries); anything else (the store) propagates, to a 503.
+template <typename Step>
+bool journaled_step(Notification& note, Reply& reply, Step step) {
+    try {
+        step();
+        return true;
+    } catch (const Error& e) {
+        if (e.kind() == ErrorKind::upstream) {
+            log::error("notification not settled: " + e.describe());
+            note.verdict = "failed";
+            note.reason = e.describe();
+            reply = plain_reply(502, "ERROR the billing panel did not answer, retry later\n");
+        } else if (is_client_error(e)) {
+            note.verdict = note.verdict.empty() ? "refused" : note.verdict;
+            note.reason = e.describe();
+            reply = refusal(e);
+        } else {
+            throw;
+        }
+    }
+    return false;
 }
 
 } // namespace
@@ -153,49 +203,32 @@ Reply refuse_empty_request(const CgiInput& input) {
 Reply handle_result(const CgiInput& input, CgiContext& context) {
     Notification note;
     note.source = "rkresult";
-    note.params = raw_params(input);
-    if (note.params.empty()) {
+    const std::string params = raw_params(input);
+    if (params.empty()) {
         return refuse_empty_request(input);
     }
+    // Until the signature is proven, the journal keeps a bounded prefix:
+    // unsigned junk must not fill the disk.
+    note.params = journal_prefix(params);
 
     std::optional<CgiRequest> request;
     Reply reply;
-    try {
-        request = parse_cgi_request(input);
-    } catch (const Error& e) {
-        if (!is_client_error(e)) {
-            throw;
-        }
-        note.verdict = "refused";
-        note.reason = e.describe();
-        reply = refusal(error_status(e.kind()), e.field(), e.what());
+    std::optional<Signed> signed_notification;
+    std::unique_ptr<PaymentBook> book = open_book(context.config(), context.store_access());
+    if (journaled_step(note, reply, [&] { request = parse_cgi_request(input); })) {
+        journaled_step(note, reply,
+                       [&] { signed_notification = authenticate(*book, *request, note); });
     }
 
-    if (request && request->find("SignatureValue") != nullptr) {
-        warm_up_digests(); // before the write lock, not under it
-    }
     Store& store = context.store();
+    // The write lock only now: for a signed notification, to settle it;
+    // for any other, only for its journal entry.
     sql::Transaction tx(store.db());
-    if (request) {
-        try {
-            reply = decide(*open_book(context.config(), context.store_access()), store, tx,
-                           *request, note);
-        } catch (const Error& e) {
-            if (e.kind() == ErrorKind::upstream) {
-                // The billing panel did not take it (panel mode): journal
-                // the failure and answer non-OK, so Robokassa retries.
-                log::error("notification not settled: " + e.describe());
-                note.verdict = "failed";
-                note.reason = e.describe();
-                reply = plain_reply(502, "ERROR the billing panel did not answer, retry later\n");
-            } else if (is_client_error(e)) {
-                note.verdict = note.verdict.empty() ? "refused" : note.verdict;
-                note.reason = e.describe();
-                reply = refusal(error_status(e.kind()), e.field(), e.what());
-            } else {
-                throw;
-            }
-        }
+    if (signed_notification) {
+        note.params = params;
+        journaled_step(note, reply, [&] {
+            reply = settle(*book, store, tx, *request, *signed_notification, note);
+        });
     }
     note.reply_status = reply.status;
     note.reply_body = reply.body;

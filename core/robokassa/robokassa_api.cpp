@@ -6,6 +6,7 @@
 #include "util/http_client.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/xml_input.hpp"
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
@@ -29,11 +30,11 @@ std::string op_state_url(const std::string& base_url, const MethodSettings& sett
 
 OpState parse_op_state(const std::string& xml) {
     pt::ptree tree;
-    std::istringstream in(xml);
     try {
-        pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
-    } catch (const pt::xml_parser_error&) {
-        throw Error(ErrorKind::upstream, "", "OpStateExt answered something that is not XML");
+        tree = parse_xml(xml, pt::xml_parser::trim_whitespace);
+    } catch (const pt::xml_parser_error& e) {
+        throw Error(ErrorKind::upstream, "",
+                    "OpStateExt answered something that is not XML we read: " + e.message());
     }
     auto root = tree.get_child_optional("OperationStateResponse");
     if (!root) {
@@ -235,15 +236,83 @@ std::string text_member(const json::Value& object, const char* key) {
 
 } // namespace
 
+namespace {
+
+std::string member_or(const json::Value& object, const char* key, const char* fallback) {
+    const std::string text = text_member(object, key);
+    return text.empty() ? fallback : text;
+}
+
+std::string invoice_item(const std::string& name, Kopecks cost, std::int64_t quantity,
+                         const std::string& tax, const std::string& method,
+                         const std::string& object) {
+    return "{\"Name\":" + json_string(name) + ",\"Quantity\":" + std::to_string(quantity) +
+           ",\"Cost\":" + format_amount(cost) + ",\"Tax\":" + json_string(tax) +
+           ",\"PaymentMethod\":" + json_string(method) +
+           ",\"PaymentObject\":" + json_string(object) + "}";
+}
+
+// One receipt item as a refund line. Cost is the unit price: when the
+// line's sum does not divide by its quantity, one unit of the whole sum.
+std::string mirrored_item(const json::Value& item) {
+    const json::Value* sum_value = item.find("sum");
+    const json::Value* quantity_value = item.find("quantity");
+    Kopecks sum = parse_amount(sum_value != nullptr ? sum_value->text : "", "sum");
+    std::int64_t quantity = 1;
+    if (quantity_value != nullptr &&
+        quantity_value->text.find_first_not_of("0123456789") == std::string::npos &&
+        !quantity_value->text.empty() && quantity_value->text.size() < 10) {
+        quantity = std::stoll(quantity_value->text);
+    }
+    if (quantity <= 0 || sum % quantity != 0) {
+        quantity = 1;
+    }
+    return invoice_item(text_member(item, "name"), sum / quantity, quantity,
+                        member_or(item, "tax", "none"),
+                        member_or(item, "payment_method", "full_payment"),
+                        member_or(item, "payment_object", "service"));
+}
+
+std::string invoice_items(const RefundRequest& request) {
+    if (request.receipt.empty()) {
+        return "[" +
+               invoice_item(request.item_name, request.amount, 1, "none", "full_payment",
+                            "service") +
+               "]";
+    }
+    const json::Value receipt = json::parse(request.receipt, "receipt");
+    const json::Value* items = receipt.find("items");
+    if (items == nullptr || items->items.empty()) {
+        throw Error(ErrorKind::internal, "receipt", "the payment's receipt has no items");
+    }
+    if (request.amount == request.paid) {
+        std::string out = "[";
+        for (const json::Value& item : items->items) {
+            out += (out.size() > 1 ? "," : "") + mirrored_item(item);
+        }
+        return out + "]";
+    }
+    const json::Value& first = items->items.front();
+    std::string tax = member_or(first, "tax", "none");
+    for (const json::Value& item : items->items) {
+        if (member_or(item, "tax", "none") != tax) {
+            tax = "none"; // no one rate for a part of mixed items
+        }
+    }
+    return "[" +
+           invoice_item(request.item_name, request.amount, 1, tax,
+                        member_or(first, "payment_method", "full_payment"),
+                        member_or(first, "payment_object", "service")) +
+           "]";
+}
+
+} // namespace
+
 std::string refund_jwt(const RefundRequest& request, const std::string& password3) {
     const std::string header = base64url(R"({"alg":"HS256","typ":"JWT"})");
-    const std::string sum = format_amount(request.amount);
-    const std::string payload =
-        base64url("{\"OpKey\":" + json_string(request.op_key) + ",\"RefundSum\":" + sum +
-                  ",\"InvoiceItems\":[{\"Name\":" + json_string(request.item_name) +
-                  ",\"Quantity\":1,\"Cost\":" + sum +
-                  ",\"Tax\":\"none\",\"PaymentMethod\":\"full_payment\","
-                  "\"PaymentObject\":\"service\"}]}");
+    const std::string payload = base64url("{\"OpKey\":" + json_string(request.op_key) +
+                                          ",\"RefundSum\":" + format_amount(request.amount) +
+                                          ",\"InvoiceItems\":" + invoice_items(request) + "}");
     const std::string signed_part = header + "." + payload;
     return signed_part + "." + base64url(hmac_sha256(password3, signed_part));
 }
@@ -265,13 +334,17 @@ RefundAnswer create_refund(const Config& config, const RefundRequest& request,
                     "Robokassa refused the refund: " + text_member(created, "message"));
     }
 
+    answer.label = refund_state(config, answer.request_id);
+    return answer;
+}
+
+std::string refund_state(const Config& config, const std::string& request_id) {
     // GetState lives beside Create: …/Refund/GetState?id=REQUEST.
     std::string base = config.refund_url.substr(0, config.refund_url.rfind('/') + 1);
     HttpRequest state;
-    state.url = base + "GetState?id=" + percent_encode(answer.request_id);
+    state.url = base + "GetState?id=" + percent_encode(request_id);
     state.timeout_seconds = config.http_timeout;
-    answer.label = text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
-    return answer;
+    return text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
 }
 
 void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,

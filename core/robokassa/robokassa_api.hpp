@@ -66,7 +66,12 @@ namespace rk {
 struct RefundRequest {
     std::string op_key;
     Kopecks amount = 0;
-    std::string item_name; // for InvoiceItems
+    std::string item_name; // for InvoiceItems without a receipt
+    // The payment's Receipt (normalised) and amount: a refund of the whole
+    // payment repeats its items; a partial one is one line with the items'
+    // VAT rate when they share one. Empty: one line without VAT.
+    std::string receipt;
+    Kopecks paid = 0;
 };
 
 std::string refund_jwt(const RefundRequest& request, const std::string& password3);
@@ -80,6 +85,9 @@ struct RefundAnswer {
 // refuses or cannot be reached.
 RefundAnswer create_refund(const Config& config, const RefundRequest& request,
                            const std::string& password3);
+// Refund/GetState for a refund created before: its label ("finished",
+// "processing", "canceled").
+std::string refund_state(const Config& config, const std::string& request_id);
 
 // Robokassa's recurring charge: POST to recurring_url with MerchantLogin,
 // InvoiceID, PreviousInvoiceID, OutSum, Description and the init signature.

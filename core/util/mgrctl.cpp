@@ -1,6 +1,7 @@
 #include "util/mgrctl.hpp"
 
 #include "util/error.hpp"
+#include "util/xml_input.hpp"
 
 #include <algorithm>
 #include <boost/property_tree/ptree.hpp>
@@ -13,7 +14,6 @@
 #include <optional>
 #include <poll.h>
 #include <spawn.h>
-#include <sstream>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -199,9 +199,8 @@ pt::ptree Mgrctl::call(const std::string& function, const Params& params) const 
     int status = *exited;
 
     pt::ptree tree;
-    std::istringstream in(answer);
     try {
-        pt::read_xml(in, tree, pt::xml_parser::trim_whitespace);
+        tree = parse_xml(answer, pt::xml_parser::trim_whitespace);
     } catch (const pt::xml_parser_error&) {
         tree.clear();
     }

@@ -3,13 +3,15 @@ refunds, recurring payments and receipts, end to end against the emulator."""
 
 import json
 import os
+import re
 import sys
 import tempfile
+import threading
 import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from rkcase import FORM_TYPE, RkCase, digest, parse_form, rkharness  # noqa: E402
+from rkcase import BIN_DIR, FORM_TYPE, RkCase, digest, parse_form, rkharness  # noqa: E402
 
 
 class Beyond(RkCase):
@@ -26,6 +28,28 @@ class Beyond(RkCase):
 
     def checkpay(self):
         return self.module("checkpay", check=False)
+
+    def emulator_faults(self, **faults):
+        """Sets the emulator's faults; returns them with its refund_calls count."""
+        return rkharness.http("POST", self.emulator.base_url + "/emulator/faults",
+                              data=json.dumps(faults),
+                              headers={"Content-Type": "application/json"}).json()
+
+    def at_once(self, *commands):
+        """Runs module commands at the same moment; their results in order."""
+        results = [None] * len(commands)
+        start = threading.Barrier(len(commands))
+
+        def run(i):
+            start.wait()
+            results[i] = rkharness.run_module(BIN_DIR, self.root, *commands[i])
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(commands))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return results
 
 
 class CheckPay(Beyond):
@@ -91,6 +115,30 @@ class CheckPay(Beyond):
         self.assertIn(f"checkpay: payment {payment_id}", log)
 
 
+class CheckPayDeepAnswer(Beyond):
+    def test_a_deeply_nested_answer_fails_one_payment_and_checkpay_goes_on(self):
+        method = self.add_method("md5", shop="deep")
+        first, first_link = self.add_payment(method, "10.00")
+        second, second_link = self.add_payment(method, "20.00")
+        for link in (first_link, second_link):
+            _, paid = self.pay_through_gateway(link, lose_result=True)
+            self.assertIsNone(paid["result"])
+        # 100,000 nested elements (about 700 KB): Boost's parser would
+        # recurse once per level and overflow the stack.
+        self.emulator_faults(deep_opstate={f"deep:{first}": 100000})
+        try:
+            result = self.checkpay()
+        finally:
+            self.emulator_faults(deep_opstate={})
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn(f'<payment id="{first}" error=', result.stdout)
+        self.assertIn("nested deeper than 64", result.stdout)
+        self.assertIn(f'<payment id="{second}" result="credited"/>', result.stdout)
+        self.assertEqual((self.status(first), self.status(second)), (2, 4))
+        with open(os.path.join(self.root, "var", "pmrobokassa.log")) as f:
+            self.assertIn(f"checkpay: payment {first}", f.read())
+
+
 class Refunds(Beyond):
     def paid_payment(self, shop, amount="1000.00"):
         method = self.add_method("sha1", shop=shop)
@@ -121,6 +169,54 @@ class Refunds(Beyond):
         self.assertIn("400.00", refused.stderr)
         self.assertEqual(self.emulator_operation("over", payment_id)["refunded"], "600.00")
         self.assertEqual(self.payment(payment_id)["refunded"], "600.00")
+
+    def concurrent_refunds(self, shop, amount, *refund_args):
+        """Two identical refunds at once against a Refund/Create that answers
+        after 1 s: the results and the Refund/Create calls they made."""
+        _, payment_id = self.paid_payment(shop, amount)
+        calls = self.emulator_faults(refund_delay=1.0)["refund_calls"]
+        try:
+            command = ("refund", "--payment", str(payment_id), *refund_args)
+            results = self.at_once(command, command)
+        finally:
+            calls = self.emulator_faults(refund_delay=0.0)["refund_calls"] - calls
+        return payment_id, results, calls
+
+    def test_two_full_refunds_at_once_make_one_call(self):
+        payment_id, results, calls = self.concurrent_refunds("race", "990.00")
+        self.assertEqual(calls, 1)
+        self.assertEqual(sorted(r.returncode for r in results), [0, 2],
+                         [r.stderr for r in results])
+        refused = [r for r in results if r.returncode == 2][0]
+        self.assertIn("nothing left to refund", refused.stderr)
+        self.assertEqual(self.payment(payment_id)["refunded"], "990.00")
+        self.assertEqual(self.emulator_operation("race", payment_id)["refunded"], "990.00")
+
+    def test_two_partial_refunds_past_the_total_make_one_call(self):
+        payment_id, results, calls = self.concurrent_refunds("race600", "990.00",
+                                                             "--amount", "600.00")
+        self.assertEqual(calls, 1)
+        self.assertEqual(sorted(r.returncode for r in results), [0, 2])
+        refused = [r for r in results if r.returncode == 2][0]
+        self.assertIn("--amount", refused.stderr)
+        self.assertIn("390.00", refused.stderr)
+        self.assertEqual(self.payment(payment_id)["refunded"], "600.00")
+
+    def test_a_failed_call_frees_the_reserved_amount(self):
+        _, payment_id = self.paid_payment("release", "100.00")
+        conf = os.path.join(self.root, "etc", "pmrobokassa.conf")
+        with open(conf) as f:
+            original = f.read()
+        try:
+            with open(conf, "w") as f:
+                f.write(original.replace("/RefundService/Refund/Create", "/no/such/Create"))
+            failed = self.module("refund", "--payment", str(payment_id), check=False)
+        finally:
+            with open(conf, "w") as f:
+                f.write(original)
+        self.assertEqual(failed.returncode, 1, failed.stderr)
+        again = self.module("refund", "--payment", str(payment_id))
+        self.assertIn("refunded 100.00", again.stdout)
 
     def test_unpaid_payment_cannot_be_refunded(self):
         method = self.add_method("md5", shop="unpaid")
@@ -210,6 +306,36 @@ class Receipts(Beyond):
                 self.assertEqual(refused.returncode, 2)
                 self.assertIn("--receipt", refused.stderr)
                 self.assertIn(needle, refused.stderr)
+
+    def refund_items(self, op_key):
+        refunds = rkharness.http("GET", self.emulator.base_url + "/emulator/refunds").json()
+        return [r["items"] for r in refunds if r["opKey"] == op_key][-1]
+
+    def test_a_refund_repeats_the_payments_receipt(self):
+        method = self.add_method("sha256", shop="refund_receipt")
+        whole, link = self.add_payment(method, "990.50", "--description", "VPS and domain",
+                                       "--receipt", self.receipt_file(self.RECEIPT))
+        self.assertTrue(self.pay_through_gateway(link)[1]["result"]["accepted"])
+        part, link = self.add_payment(method, "990.50", "--description", "VPS and domain",
+                                      "--receipt", self.receipt_file(self.RECEIPT))
+        self.assertTrue(self.pay_through_gateway(link)[1]["result"]["accepted"])
+
+        self.module("refund", "--payment", str(whole))
+        op_key = self.module("payment.show", "--payment", str(whole)).stdout
+        op_key = re.search(r"<external_id>([^<]*)</external_id>", op_key).group(1)
+        self.assertEqual(self.refund_items(op_key), [
+            {"Name": "VPS «Старт», ноябрь", "Quantity": 1, "Cost": 700.0, "Tax": "vat20",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"},
+            {"Name": "Домен example.ru", "Quantity": 1, "Cost": 290.5, "Tax": "none",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"}])
+
+        # A part of items with different VAT rates: one line, no one rate.
+        self.module("refund", "--payment", str(part), "--amount", "100.00")
+        op_key = re.search(r"<external_id>([^<]*)</external_id>", self.module(
+            "payment.show", "--payment", str(part)).stdout).group(1)
+        self.assertEqual(self.refund_items(op_key), [
+            {"Name": "VPS and domain", "Quantity": 1, "Cost": 100.0, "Tax": "none",
+             "PaymentMethod": "full_payment", "PaymentObject": "service"}])
 
     def test_config_offers_no_feature_billmanager_could_not_drive(self):
         # BILLmanager drives refunds with rfset and auto-payments with rcpay

@@ -20,7 +20,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 import rkwire  # noqa: E402
-from rkcase import BIN_DIR, RkCase  # noqa: E402
+from rkcase import BIN_DIR, RkCase, rkharness  # noqa: E402
 
 CGIS = ("rkresult", "rkpayment", "rksuccess", "rkfail")
 FORM = "application/x-www-form-urlencoded"
@@ -387,6 +387,125 @@ class HostileInput(RkCase):
             reply, _ = self.perform("rkresult", self.send("rkresult", fields))
             self.assertEqual((reply.status, reply.body), (200, f"OK{fresh}".encode()))
         self.assertEqual(self.payment(fresh)["credits"], "1")
+
+
+class HostileBeyondTheParser(RkCase):
+    """What a review attacking the programs as an outsider found past the
+    request parser: documents nested without end, endless files, a store
+    file that is not a store, junk filling the journal, and replies that
+    said one thing and did another."""
+
+    def setUp(self):
+        if "method" not in type(self).__dict__:
+            type(self).method = self.add_method("md5", test_mode=True, shop="beyond")
+
+    def notify(self, payment_id, fields=None, content_type=FORM):
+        fields = fields or self.result_fields(self.method, payment_id, out_sum="990.00")
+        return self.post("/mancgi/rkresult", fields, headers={"Content-Type": content_type})
+
+    def store_bytes(self):
+        path = rkwire.store_path(self.root)
+        return sum(os.path.getsize(path + suffix) for suffix in ("", "-wal")
+                   if os.path.exists(path + suffix))
+
+    def test_pmvalidate_refuses_deeply_nested_xml_without_crashing(self):
+        deep = "<doc>" + "<a>" * 40000 + "</a>" * 40000 + "</doc>"
+        result = self.module("pmvalidate", stdin=deep, check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("nested deeper than 64", result.stderr)
+
+    def test_a_receipt_without_end_is_refused_at_the_limit(self):
+        result = self.module("payment.add", "--method", self.method["id"], "--amount", "10",
+                             "--receipt", "/dev/zero", check=False)
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("--receipt", result.stderr)
+        self.assertIn("1 MiB", result.stderr)
+
+    def test_upper_case_content_type_is_a_form(self):
+        payment_id, _ = self.add_payment(self.method, "990.00")
+        reply = self.notify(payment_id,
+                            content_type="Application/X-WWW-Form-Urlencoded; Charset=UTF-8")
+        self.assertEqual((reply.status, reply.body), (200, f"OK{payment_id}".encode()))
+
+    def test_allow_names_what_each_cgi_accepts(self):
+        _, link = self.add_payment(self.method, "990.00")
+        path, query = link.split("?")
+        refused = rkharness.http("PUT", self.web.base_url + "/mancgi/rkresult?InvId=1")
+        self.assertEqual((refused.status, refused.headers.get("Allow")), (405, "GET, POST"))
+        # The payment link: whatever its 405 names is what it answers.
+        put = rkharness.http("PUT", self.web.base_url + link)
+        self.assertEqual(put.status, 405)
+        allowed = {m.strip() for m in put.headers.get("Allow", "").split(",")}
+        self.assertIn("GET", allowed)
+        posted = self.post(path, query)
+        self.assertEqual(posted.status == 405, "POST" not in allowed, posted.status)
+        if posted.status == 405:
+            self.assertEqual(posted.headers.get("Allow"), put.headers.get("Allow"))
+
+    def test_cr_lf_and_invalid_utf8_in_a_signed_value_are_kept_not_refused(self):
+        # Values are data: they are signed as sent, never reach a header and
+        # are escaped on pages. A name with CR/LF is refused (another row).
+        payment_id, _ = self.add_payment(self.method, "990.00")
+        note = "line one\r\nSet-Cookie: x=1\udcff"
+        base = f"990.00:{payment_id}:{self.method['password2']}:Shp_note={note}"
+        body = enc([("OutSum", "990.00"), ("InvId", str(payment_id)),
+                    ("SignatureValue", md5_hex(base)), ("Shp_note", note)])
+        reply = self.notify(payment_id, fields=body.encode())
+        self.assertEqual((reply.status, reply.body), (200, f"OK{payment_id}".encode()))
+        self.assertNotIn("Set-Cookie", reply.headers)
+        self.assertEqual(self.payment(payment_id)["credits"], "1")
+
+    def test_unsigned_junk_is_journaled_as_a_bounded_prefix(self):
+        payment_id, _ = self.add_payment(self.method, "990.00")
+        rkwire.query(self.root, "PRAGMA wal_checkpoint(TRUNCATE)")
+        before = self.store_bytes()
+        junk = urllib.parse.urlencode({"OutSum": "990.00", "InvId": str(payment_id),
+                                       "SignatureValue": "0" * 32, "Shp_junk": "x" * 64000})
+        for _ in range(200):
+            self.assertEqual(self.notify(payment_id, fields=junk).status, 403)
+        rkwire.query(self.root, "PRAGMA wal_checkpoint(TRUNCATE)")
+        grown = self.store_bytes() - before
+        # Whole, 200 requests of 64 KB are 12.8 MB; a 1 KiB prefix each,
+        # with the row and index overhead, stays under 1 MB.
+        self.assertLess(grown, 1_000_000)
+        params, reason = rkwire.query(
+            self.root, "SELECT params, reason FROM notifications WHERE payment_id = ? "
+            "ORDER BY id DESC LIMIT 1", payment_id)[0]
+        self.assertLess(len(params), 1200)
+        self.assertIn("cut before authentication", params)
+        self.assertIn("SignatureValue", reason)
+        # A signed notification is journaled whole.
+        signed = self.result_fields(self.method, payment_id, out_sum="990.00",
+                                    shp={"Shp_big": "y" * 5000})
+        self.assertEqual(self.notify(payment_id, fields=signed).status, 200)
+        kept = rkwire.query(self.root, "SELECT params FROM notifications WHERE payment_id = ? "
+                            "ORDER BY id DESC LIMIT 1", payment_id)[0][0]
+        self.assertIn("y" * 5000, kept)
+
+    def test_an_empty_store_file_is_503_and_left_empty(self):
+        self.add_payment(self.method, "990.00")
+        path = rkwire.store_path(self.root)
+        saved = os.path.join(self.workdir, "saved.db")
+        rkwire.query(self.root, "PRAGMA wal_checkpoint(TRUNCATE)")
+        os.replace(path, saved)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        try:
+            for content in (b"", b"not a database, a text file" * 100):
+                with self.subTest(content=content[:10]):
+                    with open(path, "wb") as f:
+                        f.write(content)
+                    reply = self.notify(1)
+                    self.assertEqual(reply.status, 503)
+                    self.assertFalse(reply.body.startswith(b"OK"))
+                    with open(path, "rb") as f:
+                        self.assertEqual(f.read(), content)
+                    self.assertFalse(os.path.exists(path + "-wal"))
+            with open(os.path.join(self.root, "var", "rkresult.log")) as f:
+                self.assertIn("is not a pmrobokassa store", f.read())
+        finally:
+            os.replace(saved, path)
 
 
 if __name__ == "__main__":

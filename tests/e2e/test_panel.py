@@ -10,6 +10,7 @@ other call. Everything else is real: lighttpd, the four CGIs, the Robokassa
 emulator signing and notifying as Robokassa does. docs/panel-mode.md lists
 the same calls for a reader."""
 
+import json
 import os
 import re
 import subprocess
@@ -72,7 +73,7 @@ class PanelMode(RkCase):
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
-                  "email": "ivan@example.com"}
+                  "email": "ivan@example.com", "password3": ""}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -96,6 +97,20 @@ class PanelMode(RkCase):
         self.expect_whoami()
         self.expect_info(payment_id, status, **kwargs)
 
+    def expect_listing(self, *in_pay):
+        """Each run starts by listing: the panel's payment methods, then the
+        Robokassa method's payments in status 2."""
+        self.mgrctl.expect("paymethod", [], answer("paymethod_list"))
+        rows = "".join(answer("payment_list_elem", id=pid, amount="990.00") for pid in in_pay)
+        self.mgrctl.expect("payment", [("filter", "on"), ("status", "2"), ("paymethod", "3")],
+                           answer("payment_list", rows=rows))
+
+    def expect_signed_info(self, payment_id, status, **kwargs):
+        """rkresult's two reads of a signed notification's payment: one to
+        check the signature without the write lock, one under it."""
+        self.expect_info(payment_id, status, **kwargs)
+        self.expect_info(payment_id, status, **kwargs)
+
     def expect_setpaid(self, payment_id, info, stdout=None, exit_code=0):
         self.mgrctl.expect("payment.setpaid",
                            [("elid", payment_id), ("info", info), ("externalid", payment_id)],
@@ -117,8 +132,10 @@ class Customer(PanelMode):
         self.assertIn("<redirect>on</redirect>", self.config_answer)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
         self.assertIn("<checkpay>on</checkpay>", self.config_answer)
-        for feature in ("refund", "recurring"):
-            self.assertNotIn(f"<{feature}>", self.config_answer)
+        # Refunds are BILLmanager's rfset; recurring charges are not offered.
+        for feature in ("refund", "rfset"):
+            self.assertIn(f"<{feature}>on</{feature}>", self.config_answer)
+        self.assertNotIn("<recurring>", self.config_answer)
         self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
 
     def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):
@@ -126,8 +143,9 @@ class Customer(PanelMode):
         # rkpayment: the customer's session, the payment as the module, 1 -> 2.
         self.expect_customer(pid, 1)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
-        # rkresult: the payment as Robokassa's notification finds it, then paid.
-        self.expect_info(pid, 2)
+        # rkresult: the payment as Robokassa's notification finds it (for
+        # the signature, without the lock), again under the lock, then paid.
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid))
         # rksuccess: the method's Password #1 for the customer's return.
         self.expect_info(pid, 4)
@@ -307,7 +325,7 @@ class Currency(PanelMode):
 
     def test_roubles_for_a_usd_payment_are_not_credited(self):
         pid = 3121
-        self.expect_info(pid, 2, iso="USD", amount="990.00")
+        self.expect_signed_info(pid, 2, iso="USD", amount="990.00")
         reply = self.post("/mancgi/rkresult", self.notification(pid))
         self.assertEqual(reply.status, 409)
         self.assertFalse(reply.body.startswith(b"OK"))
@@ -330,28 +348,29 @@ def re_info(payment_id):
 
 class Notifications(PanelMode):
     def test_a_repeated_notification_is_acknowledged_without_a_second_setpaid(self):
-        self.expect_info(3201, 4)
+        self.expect_signed_info(3201, 4)
         reply = self.post("/mancgi/rkresult", self.notification(3201))
         self.assertEqual((reply.status, reply.body), (200, b"OK3201"))
         self.assert_protocol_done()
         self.assertEqual(self.journal_verdicts(3201), ["duplicate"])
 
     def test_refusals_change_nothing_in_the_panel(self):
+        # A forged one is read once, outside the lock; signed ones twice.
         cases = [
-            (self.notification(3202, password="WrongPass9"), 403),
-            (self.notification(3202, out_sum="990.01"), 400),
-            (self.notification(3202, IsTest="2"), 400),
+            (self.notification(3202, password="WrongPass9"), 403, self.expect_info),
+            (self.notification(3202, out_sum="990.01"), 400, self.expect_signed_info),
+            (self.notification(3202, IsTest="2"), 400, self.expect_signed_info),
         ]
-        for fields, status in cases:
+        for fields, status, expect in cases:
             self.mgrctl.expect_nothing()
-            self.expect_info(3202, 2)
+            expect(3202, 2)
             reply = self.post("/mancgi/rkresult", fields)
             self.assertEqual(reply.status, status, reply.body)
             self.assertFalse(reply.body.startswith(b"OK"))
             self.assert_protocol_done()
         # A live method refuses a test payment.
         self.mgrctl.expect_nothing()
-        self.expect_info(3202, 2, test_mode="off")
+        self.expect_signed_info(3202, 2, test_mode="off")
         reply = self.post("/mancgi/rkresult", self.notification(3202, IsTest="1"))
         self.assertEqual(reply.status, 400)
         self.assert_protocol_done()
@@ -359,7 +378,7 @@ class Notifications(PanelMode):
                          ["refused", "amount_mismatch", "refused", "refused"])
 
     def test_cancelled_in_the_panel_is_journaled_uncredited_not_credited(self):
-        self.expect_info(3203, 9)
+        self.expect_signed_info(3203, 9)
         reply = self.post("/mancgi/rkresult", self.notification(3203))
         # Recorded, so Robokassa may stop retrying; nothing asked of the panel.
         self.assertEqual((reply.status, reply.body), (200, b"OK3203"))
@@ -382,10 +401,10 @@ class Notifications(PanelMode):
         pid = 3206
         self.expect_customer(pid, 1)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid), answer("error_status"), exit_code=1)
         # The emulator retries like Robokassa; the panel takes it this time.
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re_info(pid))
         _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         attempts = paid["result"]["attempts"]
@@ -414,13 +433,14 @@ class Notifications(PanelMode):
 
     def test_concurrent_notifications_for_one_payment_set_it_paid_once(self):
         pid = 3208
-        # The write lock orders them: one sees status 2 and sets it paid,
-        # each later one sees 4. Any interleaving of info and setpaid would
-        # break the recorded order and fail the test.
-        self.expect_info(pid, 2)
-        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
-        for _ in range(5):
-            self.expect_info(pid, 4)
+        # The write lock orders them: one sees status 2 under it and sets it
+        # paid, each later one sees 4. payment.info answers 4 once setpaid
+        # has been called; a second setpaid is a violation.
+        setpaid = self.mgrctl.standing("payment.setpaid", [
+            ("elid", pid), ("info", re.compile(r"rkresult: .*")), ("externalid", pid)],
+            answer("ok"), once=True)
+        self.mgrctl.standing("payment.info", [("elid", pid)], self.info(pid, 2), after=setpaid,
+                             stdout_after=self.info(pid, 4))
         fields = self.notification(pid)
         replies = []
 
@@ -433,7 +453,7 @@ class Notifications(PanelMode):
         for t in threads:
             t.join()
         self.assertEqual(sorted((r.status, r.body) for r in replies), [(200, b"OK3208")] * 6)
-        self.assert_protocol_done()
+        self.assertEqual(self.mgrctl.standing_count(setpaid), 1)
         self.assertEqual(sorted(self.journal_verdicts(pid)), ["credited"] + ["duplicate"] * 5)
 
 
@@ -441,14 +461,6 @@ class CheckPay(PanelMode):
     """checkpay asks Robokassa about every payment of a Robokassa method the
     panel lists in status 2, and about those rkpayment sent there that no
     notification settled, and settles them through the same book."""
-
-    def expect_listing(self, *in_pay):
-        """Each run starts by listing: the panel's payment methods, then the
-        Robokassa method's payments in status 2."""
-        self.mgrctl.expect("paymethod", [], answer("paymethod_list"))
-        rows = "".join(answer("payment_list_elem", id=pid, amount="990.00") for pid in in_pay)
-        self.mgrctl.expect("payment", [("filter", "on"), ("status", "2"), ("paymethod", "3")],
-                           answer("payment_list", rows=rows))
 
     def open_gateway_for(self, pid):
         self.expect_customer(pid, 1)
@@ -601,7 +613,7 @@ class CheckPay(PanelMode):
     def test_a_payment_settled_by_its_notification_is_not_asked_about(self):
         pid = 3303
         self.open_gateway_for(pid)
-        self.expect_info(pid, 2)
+        self.expect_signed_info(pid, 2)
         self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
         reply = self.post("/mancgi/rkresult", self.notification(pid, IsTest="1"))
         self.assertEqual(reply.body, f"OK{pid}".encode())
@@ -652,6 +664,164 @@ class AdminCommands(PanelMode):
             self.assertIn("billing", result.stderr)
             self.assertIn("panel mode", result.stderr)
         self.assertEqual(self.mgrctl.received(), [])
+
+
+class ForgedFlood(PanelMode):
+    """Forged notifications must not hold the store's write lock while the
+    panel answers: rkresult reads the payment and checks the signature
+    first, and takes the lock only for a signed one (and, briefly, to
+    journal a refusal)."""
+
+    def test_a_forged_flood_beside_a_slow_panel_delays_no_genuine_notification(self):
+        genuine = list(range(3401, 3407))
+        forged_pid = 3400
+        for pid in genuine:
+            setpaid = self.mgrctl.standing("payment.setpaid", [
+                ("elid", pid), ("info", re.compile(r"rkresult: .*")), ("externalid", pid)],
+                answer("ok"), sleep=0.5, once=True)
+            self.mgrctl.standing("payment.info", [("elid", pid)], self.info(pid, 2), sleep=0.5,
+                                 after=setpaid, stdout_after=self.info(pid, 4))
+        self.mgrctl.standing("payment.info", [("elid", forged_pid)], self.info(forged_pid, 2),
+                             sleep=0.5)
+        forged = dict(self.notification(forged_pid), SignatureValue="0" * 64)
+        stop = threading.Event()
+        forged_replies, senders = [], []
+
+        def flood():
+            # About five forged requests a second, each its own connection.
+            while not stop.is_set():
+                sender = threading.Thread(target=lambda: forged_replies.append(
+                    self.post("/mancgi/rkresult", forged).status))
+                sender.start()
+                senders.append(sender)
+                stop.wait(0.2)
+
+        flooder = threading.Thread(target=flood)
+        flooder.start()
+        replies = []
+        try:
+            stop.wait(2.0)  # the flood is under way before the first genuine one
+            for pid in genuine:
+                replies.append(self.post("/mancgi/rkresult", self.notification(pid)))
+        finally:
+            stop.set()
+            flooder.join()
+        self.assertEqual([(r.status, r.body) for r in replies],
+                         [(200, f"OK{pid}".encode()) for pid in genuine])
+        for sender in senders:
+            sender.join()
+        self.assertGreaterEqual(len(forged_replies), 10)
+        self.assertNotIn(200, forged_replies)
+        for pid in genuine:
+            self.assertEqual(self.journal_verdicts(pid), ["credited"])
+
+
+class PanelRefunds(PanelMode):
+    """rfset: BILLmanager refunds a paid payment through the module; the
+    amount is reserved in the store before Robokassa's Refund API is
+    called, and a refund Robokassa is still processing is followed by
+    checkpay."""
+
+    config_lines = PanelMode.config_lines + [
+        "refund_url = {emulator}/RefundService/Refund/Create"]
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator.register_shop({
+            "login": SHOP["login"], "password1": SHOP["password1"],
+            "password2": SHOP["password2"], "password3": "PanelPass3", "hash": SHOP["hash"],
+            "result_url": cls.web.base_url + "/mancgi/rkresult",
+            "success_url": cls.web.base_url + "/mancgi/rksuccess",
+            "fail_url": cls.web.base_url + "/mancgi/rkfail",
+            "url_method": "POST", "test_mode": True})
+
+    def faults(self, **faults):
+        return rkharness.http("POST", self.emulator.base_url + "/emulator/faults",
+                              data=json.dumps(faults),
+                              headers={"Content-Type": "application/json"}).json()
+
+    def refunded_at_robokassa(self, pid):
+        return [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["inv_id"] == str(pid)][-1]["refunded"]
+
+    def paid(self, pid):
+        """A payment the customer paid at Robokassa and rkresult credited."""
+        self.expect_customer(pid, 1)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        self.expect_signed_info(pid, 2)
+        self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
+        _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertTrue(paid["result"]["accepted"])
+        self.assert_protocol_done()
+        self.mgrctl.expect_nothing()
+
+    def rfset(self, pid, amount):
+        self.expect_info(pid, 4, password3="PanelPass3")
+        doc = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc>"
+               f"<source_payment>{pid}</source_payment>"
+               f"<payment_paymethodamount>-{amount}</payment_paymethodamount>"
+               f"<payment_description>Refund of {pid}</payment_description></doc>")
+        return self.module("rfset", stdin=doc, check=False)
+
+    def test_a_partial_then_a_full_refund(self):
+        pid = 3501
+        self.paid(pid)
+        first = self.rfset(pid, "300.00")
+        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+        self.assertIn("<ok/>", first.stdout)
+        self.assertEqual(self.refunded_at_robokassa(pid), "300.00")
+        rest = self.rfset(pid, "690.00")
+        self.assertEqual(rest.returncode, 0, rest.stdout + rest.stderr)
+        self.assertEqual(self.refunded_at_robokassa(pid), "990.00")
+        self.assert_protocol_done()
+
+    def test_an_over_refund_is_refused_before_any_call(self):
+        pid = 3502
+        self.paid(pid)
+        self.assertEqual(self.rfset(pid, "600.00").returncode, 0)
+        calls = self.faults()["refund_calls"]
+        over = self.rfset(pid, "390.01")
+        self.assertEqual(over.returncode, 2)
+        self.assertIn('<error type="value" object="payment_paymethodamount">', over.stdout)
+        self.assertIn("390.00", over.stdout)
+        self.assertEqual(self.faults()["refund_calls"], calls)
+        self.assertEqual(self.refunded_at_robokassa(pid), "600.00")
+
+    def test_a_processing_refund_is_followed_to_its_end(self):
+        pid = 3503
+        self.paid(pid)
+        self.faults(refund_label="processing")
+        try:
+            first = self.rfset(pid, "100.00")
+            second = self.rfset(pid, "200.00")
+        finally:
+            self.faults(refund_label="finished")
+        self.assertEqual((first.returncode, second.returncode), (0, 0))
+        self.expect_listing()
+        pending = self.module("checkpay").stdout
+        self.assertEqual(pending.count('result="processing"'), 2, pending)
+        # Robokassa finishes both: checkpay records them done.
+        self.faults(settle_refunds="finished")
+        self.expect_listing()
+        self.assertEqual(self.module("checkpay").stdout.count('result="done"'), 2)
+        # A third it cancels: recorded, logged for the admin, amount freed.
+        self.faults(refund_label="processing")
+        try:
+            third = self.rfset(pid, "50.00")
+        finally:
+            self.faults(refund_label="finished")
+        self.assertEqual(third.returncode, 0)
+        self.faults(settle_refunds="canceled")
+        self.expect_listing()
+        self.assertIn('result="cancelled"', self.module("checkpay").stdout)
+        with open(os.path.join(self.root, "var", "pmrobokassa.log")) as f:
+            self.assertRegex(f.read(), r"ERROR checkpay: Robokassa cancelled refund .* of payment "
+                                       + str(pid))
+        self.expect_listing()
+        self.assertNotIn("<refund ", self.module("checkpay").stdout)
+        self.assert_protocol_done()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 from datetime import datetime, timezone
@@ -315,6 +316,14 @@ class Emulator:
         self.shops = {}
         self.operations = {}  # token -> Operation, in creation order
         self.refunds = {}  # requestId -> GetState answer
+        # Faults a test sets through POST /emulator/faults: seconds Refund/
+        # Create waits before answering, and "login:inv_id" -> the depth of
+        # nested elements OpStateExt answers with instead of its document.
+        # "refund_label": the GetState label new refunds start with
+        # ("processing" for one Robokassa has not finished); "settle_refunds":
+        # a label every processing refund takes now.
+        self.faults = {"refund_delay": 0.0, "deep_opstate": {}, "refund_label": "finished"}
+        self.refund_calls = 0  # Refund/Create requests received, valid or not
         # Robokassa numbers invoices itself when InvId is empty or 0.
         self.inv_ids = itertools.count(1_000_000_000)
 
@@ -548,12 +557,33 @@ class Emulator:
                         if op.login == login and op.inv_id == inv_id]
         return matching[-1] if matching else None
 
+    def list_refunds(self, _request):
+        with self.lock:
+            return json_reply(list(self.refunds.values()))
+
+    def set_faults(self, request):
+        obj = request.json()
+        if not isinstance(obj, dict):
+            raise BadRequest(400, "a JSON object is required")
+        with self.lock:
+            settle = obj.pop("settle_refunds", None)
+            for refund in self.refunds.values():
+                if settle and refund["label"] == "processing":
+                    refund["label"] = settle
+            self.faults.update(obj)
+            return json_reply({**self.faults, "refund_calls": self.refund_calls})
+
     def op_state(self, request):
         """OpStateExt: Signature = H(MerchantLogin:InvoiceID:Password2), the
         test Password #2 for a shop in test mode. Result codes: 1 signature
         wrong, 2 no such shop, 3 no such invoice, 0 with the state."""
         params = request.params()
         login, inv_id = params.get("MerchantLogin", ""), params.get("InvoiceID", "")
+        depth = self.faults["deep_opstate"].get(f"{login}:{inv_id}")
+        if depth:
+            return Reply(200, "text/xml; charset=utf-8",
+                         b"<OperationStateResponse>" + b"<a>" * depth + b"</a>" * depth +
+                         b"</OperationStateResponse>")
         with self.lock:
             shop = self.shops.get(login)
         if shop is None:
@@ -572,6 +602,10 @@ class Emulator:
     def refund_create(self, request):
         """Refund/Create: the body is a JWT (HS256 under the shop's Password #3)
         whose payload names OpKey and RefundSum."""
+        with self.lock:
+            self.refund_calls += 1
+            delay = float(self.faults["refund_delay"])
+        time.sleep(delay)
         token = request.body.decode("ascii", "replace").strip()
         try:
             header_b64, payload_b64, signature_b64 = token.split(".")
@@ -605,7 +639,9 @@ class Emulator:
             operation.refunded += amount
             request_id = str(uuid.uuid4())
             self.refunds[request_id] = {"requestId": request_id, "amount": float(amount),
-                                        "label": "finished", "opKey": operation.op_key}
+                                        "label": self.faults["refund_label"],
+                                        "opKey": operation.op_key,
+                                        "items": payload.get("InvoiceItems")}
         log(f"refund {request_id}: {amount} of InvId={operation.inv_id}")
         return json_reply({"success": True, "message": None, "requestId": request_id})
 
@@ -659,6 +695,8 @@ ROUTES = {
     "/emulator/cancel": {"POST": Emulator.cancel},
     "/emulator/notify": {"POST": Emulator.renotify},
     "/emulator/operations": {"GET": Emulator.list_operations},
+    "/emulator/faults": {"POST": Emulator.set_faults},
+    "/emulator/refunds": {"GET": Emulator.list_refunds},
     "/Merchant/WebService/Service.asmx/OpStateExt": {"GET": Emulator.op_state,
                                                      "POST": Emulator.op_state},
     "/RefundService/Refund/Create": {"POST": Emulator.refund_create},

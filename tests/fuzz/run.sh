@@ -18,7 +18,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-8}
 shift || true
 all=(fuzz_form fuzz_money fuzz_signature fuzz_request_parser
-     fuzz_rkresult fuzz_rkpayment fuzz_rksuccess fuzz_rkfail)
+     fuzz_rkresult fuzz_rkpayment fuzz_rksuccess fuzz_rkfail fuzz_xml)
 all+=(fuzz_json fuzz_stwebhook)
 harnesses=("${@:-${all[@]}}")
 build_dir=${PMROBOKASSA_FUZZ_BUILD_DIR:-build-fuzz}

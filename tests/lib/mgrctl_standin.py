@@ -21,7 +21,15 @@ that read the payment as the customer could never find Password #1.
 Files in the stand-in's directory (it finds them next to itself):
   protocol.json  {"calls": [{"argv": [...], "stdout": "...", "exit": 0,
                  "sleep": 0, "linger": 0}, ...]}
+                 "standing": [{"argv": [...], "stdout": "...", "sleep": 0,
+                 "once": false, "after": INDEX, "stdout_after": "..."}]}
+                 Standing answers serve calls in any order, any number of
+                 times (`once`: at most one), for tests of concurrent
+                 requests; an entry with `after` answers `stdout_after` once
+                 standing entry INDEX has been called (payment.info showing
+                 status 4 after payment.setpaid).
   cursor         index of the next expected call
+  standing_counts  calls each standing entry has answered
   calls.jsonl    every call received, as argv lists
   violations     one line per unexpected call
   private.json   the method's private field names (for client_view)
@@ -78,7 +86,10 @@ class StandIn:
 
     def expect_nothing(self):
         self._calls = []
+        self._standing = []
         self._write()
+        with open(os.path.join(self.dir, "standing_counts"), "w") as f:
+            f.write("{}")
         with open(os.path.join(self.dir, "cursor"), "w") as f:
             f.write("0")
         for name in ("calls.jsonl", "violations"):
@@ -90,21 +101,31 @@ class StandIn:
         a compiled regular expression the argument must match whole. `sleep`
         delays the answer; `linger` keeps the process running that long
         after it has answered and closed its stdout."""
-        argv = ["-m", "billmgr", "-o", "xml", function]
-        for key, value in params:
-            if isinstance(value, re.Pattern):
-                argv.append({"re": re.escape(key + "=") + value.pattern})
-            else:
-                argv.append(f"{key}={value}")
-        self._calls.append({"argv": argv, "stdout": stdout, "exit": exit_code, "sleep": sleep,
+        self._calls.append({"argv": argv_of(function, params), "stdout": stdout, "exit": exit_code, "sleep": sleep,
                             "linger": linger})
         self._write()
+
+    def standing(self, function, params, stdout, sleep=0, once=False, after=None,
+                 stdout_after=None):
+        """A call answered in any order, any number of times (`once`: at
+        most one, a second is a violation); returns its index for another
+        entry's `after`: from the moment entry `after` has been called,
+        this one answers `stdout_after`."""
+        self._standing.append({"argv": argv_of(function, params), "stdout": stdout, "sleep": sleep, "once": once, "after": after,
+                               "stdout_after": stdout_after})
+        self._write()
+        return len(self._standing) - 1
+
+    def standing_count(self, index):
+        path = os.path.join(self.dir, "standing_counts")
+        with open(path) as f:
+            return json.load(f).get(str(index), 0)
 
     def _write(self):
         # Replaced whole, so a call in flight reads the old list or the new.
         temporary = os.path.join(self.dir, "protocol.json.new")
         with open(temporary, "w") as f:
-            json.dump({"calls": self._calls}, f)
+            json.dump({"calls": self._calls, "standing": self._standing}, f)
         os.replace(temporary, os.path.join(self.dir, "protocol.json"))
 
     def received(self):
@@ -120,6 +141,18 @@ class StandIn:
             return len(self._calls) - int(f.read() or 0)
 
 
+def argv_of(function, params):
+    """mgrctl's argv for a call; a value may be a compiled regular
+    expression the argument must match whole."""
+    argv = ["-m", "billmgr", "-o", "xml", function]
+    for key, value in params:
+        if isinstance(value, re.Pattern):
+            argv.append({"re": re.escape(key + "=") + value.pattern})
+        else:
+            argv.append(f"{key}={value}")
+    return argv
+
+
 def matches(expected, argv):
     if len(expected) != len(argv):
         return False
@@ -132,17 +165,44 @@ def matches(expected, argv):
     return True
 
 
+def stand(entries, argv):
+    """The standing entry answering `argv` (counted), or None. Runs under
+    the stand-in's lock."""
+    counts_path = os.path.join(HERE, "standing_counts")
+    with open(counts_path) as f:
+        counts = json.load(f)
+    for index, entry in enumerate(entries):
+        if not matches(entry["argv"], argv):
+            continue
+        if entry["once"] and counts.get(str(index), 0) > 0:
+            return None
+        counts[str(index)] = counts.get(str(index), 0) + 1
+        with open(counts_path, "w") as f:
+            json.dump(counts, f)
+        after = entry["after"]
+        if after is not None and counts.get(str(after), 0) > 0:
+            return dict(entry, stdout=entry["stdout_after"])
+        return entry
+    return None
+
+
 def main(argv):
     with open(os.path.join(HERE, "lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         with open(os.path.join(HERE, "calls.jsonl"), "a") as log:
             log.write(json.dumps(argv) + "\n")
         with open(os.path.join(HERE, "protocol.json")) as f:
-            calls = json.load(f)["calls"]
+            protocol = json.load(f)
+        calls = protocol["calls"]
         cursor_path = os.path.join(HERE, "cursor")
         with open(cursor_path) as f:
             cursor = int(f.read() or 0)
         expected = calls[cursor] if cursor < len(calls) else None
+        if (expected is None or not matches(expected["argv"], argv)) and \
+                protocol.get("standing"):
+            standing = stand(protocol["standing"], argv)
+            if standing is not None:
+                expected, cursor = standing, cursor - 1  # the cursor stays
         if expected is None or not matches(expected["argv"], argv):
             with open(os.path.join(HERE, "violations"), "a") as f:
                 f.write(json.dumps({"got": argv, "expected": expected and expected["argv"]}) + "\n")

@@ -186,6 +186,29 @@ TEST_F(StoreOpen, AnUnwritableDirectoryIsStoreUnavailable) {
     EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
 }
 
+TEST_F(StoreOpen, ExistingModeRefusesAnEmptyFileAndWritesNothing) {
+    const std::string path = m_root / "store.db";
+    rk::test::write_file(path, "");
+    auto error = error_from([&] { rk::Store::open(path, OpenMode::existing, 1000); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
+    EXPECT_EQ(rk::test::read_file(path), "");
+    EXPECT_FALSE(rk::test::exists(path + "-wal"));
+}
+
+TEST_F(StoreOpen, ExistingModeRefusesAnotherProgramsDatabase) {
+    const std::string path = m_root / "other.db";
+    {
+        auto db = rk::sql::Database::open(path, OpenMode::create_if_missing, 1000);
+        db.exec("CREATE TABLE notes (text TEXT)");
+    }
+    const std::string before = rk::test::read_file(path);
+    auto error = error_from([&] { rk::Store::open(path, OpenMode::existing, 1000); });
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->kind(), rk::ErrorKind::store_unavailable);
+    EXPECT_EQ(rk::test::read_file(path), before);
+}
+
 // ---- Methods and payments -------------------------------------------------
 
 TEST_F(StoreTest, MethodRoundTrip) {
@@ -460,6 +483,61 @@ TEST_F(StoreTest, RefundOverTheRemainderIsAConflictAndChangesNothing) {
     EXPECT_EQ(payment->status, PaymentStatus::paid);
     EXPECT_EQ(count_rows("status_history"), history);
     EXPECT_FALSE(m_store.db().in_transaction());
+}
+
+TEST_F(StoreTest, ReservedRefundsCountAgainstTheRemainderUntilReleased) {
+    PaymentId id = add_payment(10000);
+    paid(id);
+    rk::RefundId first = 0;
+    {
+        rk::sql::Transaction tx(m_store.db());
+        first = m_store.reserve_refund(tx, id, 10000, 6000, "refund", "--amount");
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.refund_remaining(id, 10000), 4000);
+    {
+        rk::sql::Transaction tx(m_store.db());
+        auto error =
+            error_from([&] { m_store.reserve_refund(tx, id, 10000, 4001, "refund", "--amount"); });
+        ASSERT_TRUE(error);
+        EXPECT_EQ(error->kind(), rk::ErrorKind::conflict);
+        EXPECT_EQ(error->field(), "--amount");
+        EXPECT_NE(std::string(error->what()).find("40.00"), std::string::npos);
+    }
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.release_refund(tx, first);
+        tx.commit();
+    }
+    EXPECT_EQ(m_store.refund_remaining(id, 10000), 10000);
+}
+
+TEST_F(StoreTest, DoneProcessingAndRecordedRefundsCountCancelledOnesDoNot) {
+    PaymentId id = add_payment(10000);
+    paid(id);
+    auto reserve = [&](rk::Kopecks amount, rk::RefundState state) {
+        rk::sql::Transaction tx(m_store.db());
+        rk::RefundId r = m_store.reserve_refund(tx, id, 10000, amount, "refund", "amount");
+        m_store.settle_refund(tx, r, state, "req");
+        tx.commit();
+    };
+    reserve(1000, rk::RefundState::done);
+    refund(id, 1000); // the done refund, recorded on the payment
+    reserve(2000, rk::RefundState::processing);
+    reserve(3000, rk::RefundState::cancelled);
+    refund(id, 500); // returned at Robokassa and recorded by checkpay, no row
+    EXPECT_EQ(m_store.refund_remaining(id, 10000), 10000 - 1000 - 2000 - 500);
+    EXPECT_EQ(m_store.list_refunds(rk::RefundState::processing).size(), 1u);
+    EXPECT_EQ(m_store.list_refunds(std::nullopt).size(), 3u);
+}
+
+TEST(JournalPrefix, KeepsShortParamsAndCutsLongOnesWithTheirSize) {
+    EXPECT_EQ(rk::journal_prefix("InvId=1"), "InvId=1");
+    const std::string junk(70000, 'x');
+    const std::string kept = rk::journal_prefix(junk);
+    EXPECT_LT(kept.size(), rk::k_unproven_params_bytes + 64);
+    EXPECT_EQ(kept.substr(0, rk::k_unproven_params_bytes), junk.substr(0, 1024));
+    EXPECT_NE(kept.find("70000 bytes"), std::string::npos);
 }
 
 TEST_F(StoreTest, RefundOfAnUnpaidPaymentIsRefused) {

@@ -74,6 +74,37 @@ TEST(CgiRequest, OnlyGetAndPost) {
     EXPECT_EQ(kind_of(put), ErrorKind::method_not_allowed);
 }
 
+TEST(CgiRequest, MediaTypeIsCaseInsensitive) {
+    CgiInput upper = post("InvId=12");
+    upper.env["CONTENT_TYPE"] = "Application/X-WWW-Form-Urlencoded; Charset=UTF-8";
+    EXPECT_EQ(rk::parse_cgi_request(upper).require("InvId"), "12");
+    upper.env["CONTENT_TYPE"] = "APPLICATION/X-WWW-FORM-URLENCODED\t";
+    EXPECT_EQ(rk::parse_cgi_request(upper).require("InvId"), "12");
+}
+
+TEST(CgiRequest, AllowNamesExactlyTheAcceptedMethods) {
+    CgiInput put = post("InvId=12");
+    put.env["REQUEST_METHOD"] = "PUT";
+    try {
+        rk::parse_cgi_request(put);
+        FAIL() << "PUT accepted";
+    } catch (const rk::MethodNotAllowed& e) {
+        EXPECT_EQ(e.allow(), "GET, POST");
+    }
+    try {
+        rk::parse_cgi_request(post("elid=1"), rk::AcceptedMethods::get);
+        FAIL() << "POST accepted by a GET-only program";
+    } catch (const rk::MethodNotAllowed& e) {
+        EXPECT_EQ(e.allow(), "GET");
+    }
+}
+
+TEST(CgiRequest, ValuesKeepCrLfAndInvalidUtf8NamesDoNot) {
+    auto request = rk::parse_cgi_request(post("Shp_note=a%0D%0Ab%FF"));
+    EXPECT_EQ(request.require("Shp_note"), "a\r\nb\xff");
+    EXPECT_EQ(kind_of(post("Shp_a%0D%0Ab=1")), ErrorKind::bad_input);
+}
+
 TEST(CgiRequest, CookieValue) {
     EXPECT_EQ(rk::cookie_value("a=1; billmgrlang5=billmgr:en; b=2", "billmgrlang5"), "billmgr:en");
     EXPECT_EQ(rk::cookie_value("xbillmgrlang5=ru", "billmgrlang5"), std::nullopt);

@@ -165,6 +165,7 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"shop", "demo_shop"},
         {"password1", "Pass1word1"},
         {"password2", "Pass2word2"},
+        {"password3", ""},
         {"hash", "sha256"},
         {"test_mode", "on"},
         {"gateway", "https://auth.robokassa.ru/Merchant/Index.aspx"},
