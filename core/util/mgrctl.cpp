@@ -61,6 +61,18 @@ Error failure(const std::string& function, const std::string& why) {
     return Error(ErrorKind::upstream, "", "mgrctl " + function + ": " + why);
 }
 
+// How a child ended, as a person reads it: the exit code or the signal,
+// not the raw wait status (256 for an exit code of 1).
+std::string describe_exit(int status) {
+    if (WIFEXITED(status)) {
+        return "exited with code " + std::to_string(WEXITSTATUS(status));
+    }
+    if (WIFSIGNALED(status)) {
+        return "killed by signal " + std::to_string(WTERMSIG(status));
+    }
+    return "ended with wait status " + std::to_string(status);
+}
+
 // A child we started: killed and reaped on every way out, so a timeout or
 // an exception never leaves a zombie or a runaway mgrctl behind.
 class Child {
@@ -90,7 +102,16 @@ public:
             if (done < 0 && errno == EINTR) {
                 continue;
             }
-            if (done != 0) { // exited, or already reaped (SIGCHLD ignored): status 0
+            if (done < 0) {
+                // ECHILD: someone else reaped it (SIGCHLD ignored in this
+                // process), so how it ended is unknown; never take that
+                // for a clean exit.
+                const int error = errno;
+                m_pid = -1;
+                throw Error(ErrorKind::upstream, "",
+                            std::string("waitpid failed: ") + std::strerror(error));
+            }
+            if (done != 0) {
                 m_pid = -1;
                 return status;
             }
@@ -191,7 +212,12 @@ pt::ptree Mgrctl::call(const std::string& function, const Params& params) const 
             throw failure(function, "answer over 4 MiB");
         }
     }
-    std::optional<int> exited = child.exit_status_by(deadline);
+    std::optional<int> exited;
+    try {
+        exited = child.exit_status_by(deadline);
+    } catch (const Error& e) {
+        throw failure(function, e.what());
+    }
     if (!exited) {
         throw failure(function, "answered but did not exit within " +
                                     std::to_string(m_timeout_seconds) + " s");
@@ -207,11 +233,10 @@ pt::ptree Mgrctl::call(const std::string& function, const Params& params) const 
     auto doc = tree.get_child_optional("doc");
     bool exited_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!doc) {
-        throw failure(function, exited_ok ? "answer is not a <doc>"
-                                          : "exited with status " + std::to_string(status));
+        throw failure(function, exited_ok ? "answer is not a <doc>" : describe_exit(status));
     }
     if (!exited_ok && error_type(*doc).empty()) {
-        throw failure(function, "exited with status " + std::to_string(status));
+        throw failure(function, describe_exit(status));
     }
     return *doc;
 }
