@@ -399,8 +399,9 @@ std::optional<std::string> Store::method_module(MethodId id) {
     return st.column_text(0);
 }
 
-MethodId Store::add_module_method(sql::Transaction&, const std::string& name,
+MethodId Store::add_module_method(sql::Transaction& tx, const std::string& name,
                                   const std::string& module) {
+    require(tx);
     m_db.prepare("INSERT INTO methods (name, created_at, module) VALUES (?, ?, ?)")
         .bind(1, name)
         .bind(2, now())
@@ -492,14 +493,16 @@ std::vector<Payment> Store::stale_in_pay(std::int64_t min_age_seconds) {
     return out;
 }
 
-void Store::remember_panel_in_pay(sql::Transaction&, PaymentId id) {
+void Store::remember_panel_in_pay(sql::Transaction& tx, PaymentId id) {
+    require(tx);
     m_db.prepare("INSERT OR IGNORE INTO panel_in_pay (payment_id, since) VALUES (?, ?)")
         .bind(1, id)
         .bind(2, now())
         .run();
 }
 
-void Store::forget_panel_in_pay(sql::Transaction&, PaymentId id) {
+void Store::forget_panel_in_pay(sql::Transaction& tx, PaymentId id) {
+    require(tx);
     m_db.prepare("DELETE FROM panel_in_pay WHERE payment_id = ?").bind(1, id).run();
 }
 
@@ -514,9 +517,10 @@ std::vector<PaymentId> Store::panel_in_pay(std::int64_t min_age_seconds) {
     return out;
 }
 
-Transition Store::transition(sql::Transaction&, PaymentId id,
+Transition Store::transition(sql::Transaction& tx, PaymentId id,
                              std::initializer_list<PaymentStatus> from, PaymentStatus to,
                              const std::string& source, const std::string* external_id) {
+    require(tx);
     auto current = find_payment(id);
     if (!current) {
         throw Error(ErrorKind::not_found, "InvId", "no payment " + std::to_string(id));
@@ -562,27 +566,32 @@ Transition Store::transition(sql::Transaction&, PaymentId id,
 }
 
 Transition Store::mark_in_pay(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    require(tx);
     return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, source, nullptr);
 }
 
 Transition Store::mark_paid(sql::Transaction& tx, PaymentId id, const std::string& external_id,
                             const std::string& source) {
+    require(tx);
     return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay}, PaymentStatus::paid,
                       source, &external_id);
 }
 
 Transition Store::mark_cancelled(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    require(tx);
     return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay},
                       PaymentStatus::cancelled, source, nullptr);
 }
 
 Transition Store::mark_fraud(sql::Transaction& tx, PaymentId id, const std::string& source) {
+    require(tx);
     return transition(tx, id, {PaymentStatus::created, PaymentStatus::in_pay, PaymentStatus::paid},
                       PaymentStatus::fraud, source, nullptr);
 }
 
 Transition Store::add_refund(sql::Transaction& tx, PaymentId id, Kopecks amount,
                              const std::string& source) {
+    require(tx);
     auto current = find_payment(id);
     if (!current) {
         throw Error(ErrorKind::not_found, "payment", "no payment " + std::to_string(id));
@@ -644,8 +653,9 @@ Kopecks Store::refund_remaining(PaymentId id, Kopecks paid) {
     return paid > taken ? paid - taken : 0;
 }
 
-RefundId Store::reserve_refund(sql::Transaction&, PaymentId id, Kopecks paid, Kopecks amount,
+RefundId Store::reserve_refund(sql::Transaction& tx, PaymentId id, Kopecks paid, Kopecks amount,
                                const std::string& source, const std::string& field) {
+    require(tx);
     const Kopecks remaining = refund_remaining(id, paid);
     if (amount <= 0 || amount > remaining) {
         throw Error(ErrorKind::conflict, field,
@@ -663,8 +673,9 @@ RefundId Store::reserve_refund(sql::Transaction&, PaymentId id, Kopecks paid, Ko
     return m_db.last_insert_rowid();
 }
 
-void Store::settle_refund(sql::Transaction&, RefundId refund, RefundState state,
+void Store::settle_refund(sql::Transaction& tx, RefundId refund, RefundState state,
                           const std::string& request_id) {
+    require(tx);
     m_db.prepare("UPDATE refunds SET state = ?, request_id = ?, updated_at = ? WHERE id = ?")
         .bind(1, to_string(state))
         .bind(2, request_id)
@@ -673,7 +684,8 @@ void Store::settle_refund(sql::Transaction&, RefundId refund, RefundState state,
         .run();
 }
 
-void Store::release_refund(sql::Transaction&, RefundId refund) {
+void Store::release_refund(sql::Transaction& tx, RefundId refund) {
+    require(tx);
     m_db.prepare("DELETE FROM refunds WHERE id = ? AND state = 'reserved'").bind(1, refund).run();
 }
 
@@ -707,6 +719,7 @@ std::vector<Refund> Store::list_refunds(std::optional<RefundState> state) {
 }
 
 Transition Store::start_recurring(sql::Transaction& tx, PaymentId id, PaymentId parent_id) {
+    require(tx);
     m_db.prepare("UPDATE payments SET parent_id = ? WHERE id = ? AND status = 1")
         .bind(1, parent_id)
         .bind(2, id)
@@ -714,14 +727,16 @@ Transition Store::start_recurring(sql::Transaction& tx, PaymentId id, PaymentId 
     return transition(tx, id, {PaymentStatus::created}, PaymentStatus::in_pay, "rcpay", nullptr);
 }
 
-void Store::set_external_id(sql::Transaction&, PaymentId id, const std::string& external_id) {
+void Store::set_external_id(sql::Transaction& tx, PaymentId id, const std::string& external_id) {
+    require(tx);
     m_db.prepare("UPDATE payments SET external_id = ? WHERE id = ?")
         .bind(1, external_id)
         .bind(2, id)
         .run();
 }
 
-void Store::record_notification(sql::Transaction&, const Notification& n) {
+void Store::record_notification(sql::Transaction& tx, const Notification& n) {
+    require(tx);
     auto st = m_db.prepare("INSERT INTO notifications (received_at, source, payment_id, params, "
                            "verdict, reason, reply_status, reply_body) "
                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -811,13 +826,15 @@ std::optional<JournalEntry> Store::journal_entry(std::int64_t id) {
     return read_journal_entry(st);
 }
 
-bool Store::journal_has(sql::Transaction&, PaymentId id, const std::string& verdict) {
+bool Store::journal_has(sql::Transaction& tx, PaymentId id, const std::string& verdict) {
+    require(tx);
     auto st = m_db.prepare("SELECT 1 FROM notifications WHERE payment_id = ? AND verdict = ?");
     st.bind(1, id).bind(2, verdict);
     return st.step();
 }
 
-int Store::prune_journal(sql::Transaction&, std::int64_t before) {
+int Store::prune_journal(sql::Transaction& tx, std::int64_t before) {
+    require(tx);
     m_db.prepare("DELETE FROM notifications WHERE received_at < ?").bind(1, before).run();
     return m_db.changes();
 }

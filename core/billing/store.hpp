@@ -213,6 +213,7 @@ public:
     int count_transitions_to(PaymentId id, PaymentStatus status);
 
 private:
+    void require(const sql::Transaction& tx) const { tx.require_open_on(m_db); }
     explicit Store(sql::Database db) : m_db(std::move(db)) {}
     void migrate();
     Transition transition(sql::Transaction& tx, PaymentId id,

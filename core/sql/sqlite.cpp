@@ -242,4 +242,10 @@ void Transaction::commit() {
     m_done = true;
 }
 
+void Transaction::require_open_on(const Database& db) const {
+    if (&m_db != &db || m_done || !db.in_transaction()) {
+        throw Error(ErrorKind::internal, "", "a store write outside its own open transaction");
+    }
+}
+
 } // namespace rk::sql

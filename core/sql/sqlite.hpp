@@ -126,6 +126,10 @@ public:
     ~Transaction();
 
     void commit();
+    // Throws internal unless this transaction is open on `db`: a write
+    // handed another connection's transaction, or one already committed,
+    // would run outside the guard it was promised.
+    void require_open_on(const Database& db) const;
 
 private:
     Database& m_db;

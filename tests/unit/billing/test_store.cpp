@@ -568,6 +568,25 @@ TEST_F(StoreTest, UnknownIdIsNotFound) {
     EXPECT_FALSE(m_store.find_payment(unknown));
 }
 
+TEST_F(StoreTest, AWriteRequiresItsOwnOpenTransaction) {
+    PaymentId id = add_payment();
+    rk::test::TempDir other_dir;
+    rk::Store other =
+        rk::Store::open(other_dir / "other.db", rk::sql::OpenMode::create_if_missing, 1000);
+    {
+        // Another store's transaction does not guard this store's write.
+        rk::sql::Transaction foreign(other.db());
+        EXPECT_THROW(m_store.mark_paid(foreign, id, "op", "test"), rk::Error);
+    }
+    {
+        // Nor does one already committed.
+        rk::sql::Transaction done(m_store.db());
+        done.commit();
+        EXPECT_THROW(m_store.mark_paid(done, id, "op", "test"), rk::Error);
+    }
+    EXPECT_EQ(status_of(id), PaymentStatus::created);
+}
+
 TEST_F(StoreTest, UncommittedTransactionLeavesNothing) {
     PaymentId id = add_payment();
     const std::int64_t history = count_rows("status_history");
