@@ -1,4 +1,4 @@
-/* baseline_cgi: the practical limit for rkresult (issue 7).
+/* baseline_cgi: the practical limit for rkresult.
  *
  * The smallest program that does what a ResultURL handler must: read the
  * form body, check MD5(OutSum:InvId:Password2) through OpenSSL, mark the

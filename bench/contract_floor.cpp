@@ -1,7 +1,7 @@
 // contract_floor: what every Robokassa CGI must do before it reads a
-// request, and nothing else (issue 7). Linked exactly as the CGIs are (a
+// request, and nothing else. Linked exactly as the CGIs are (a
 // static PIE with OpenSSL's EVP, Boost, SQLite), it loads the configuration
-// with Boost.Program_options and writes one Boost.Log line, as CONTRACT §2
+// with Boost.Program_options and writes one Boost.Log line, as docs/interface.md §2
 // requires of every program, then answers like hello_cgi. The CGIs' process
 // start minus this one is what their own request handling costs.
 #include "util/config.hpp"

@@ -1,5 +1,5 @@
 /* evp_floor: the floor for process start of a CGI that is a static PIE with
- * OpenSSL 3's EVP linked in, as ours are (issue 7). It answers like
+ * OpenSSL 3's EVP linked in, as ours are. It answers like
  * hello_cgi, but EVP_MD_fetch, and with it the default provider's algorithm
  * tables, is linked; relocating those at a random address before main() is
  * what it measures. It fetches MD5 only when EVP_FLOOR_FETCH is set. */

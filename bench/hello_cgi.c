@@ -1,4 +1,4 @@
-/* hello_cgi: the floor for process start (issue 7). Linked statically, so
+/* hello_cgi: the floor for process start. Linked statically, so
  * it pays for fork, exec and exit and nothing else. */
 #include <stdio.h>
 

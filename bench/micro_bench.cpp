@@ -1,4 +1,4 @@
-// Google Benchmark microbenchmarks (issue 7): rkresult's parser and
+// Google Benchmark microbenchmarks: rkresult's parser and
 // signature path on its own, and the whole serve(handle_result) in-process
 // on a temporary store. The store lives under $RK_BENCH_TMPDIR (default
 // /tmp), so the serve benchmarks include that file system's fsync.

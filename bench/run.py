@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pmrobokassa's benchmarks (issue 7), all measured in one run on this machine.
+"""pmrobokassa's benchmarks, all measured in one run on this machine.
 
     bench/run.py --bin build-bench/bin        (scripts/bench.sh builds and runs it)
 
@@ -514,7 +514,7 @@ def report(data):
             unit, div = ("µs", 1e3) if r["real_ns"] >= 1e4 else ("ns", 1)
             lines.append(f"| {name} | {fmt(r['real_ns'] / div, 1)} {unit} | "
                          f"{fmt(r['cpu_ns'] / div, 1)} {unit} |")
-    lines += ["", "## Targets (issue 7)", ""]
+    lines += ["", "## Targets", ""]
     for target in data["targets"]:
         lines.append(f"- {target['what']}: {fmt(target['value'])}× "
                      f"(target {target['bound']}) — {verdict(target['met'])}")
@@ -573,7 +573,7 @@ def commit():
 
 
 def main():
-    parser = argparse.ArgumentParser(description="pmrobokassa's benchmarks (issue 7)")
+    parser = argparse.ArgumentParser(description="pmrobokassa's benchmarks")
     parser.add_argument("--bin", default=str(REPO / "build-bench" / "bin"),
                         help="the bench build's bin directory")
     parser.add_argument("--out", default=str(HERE / "results"), help="where latest.* go")

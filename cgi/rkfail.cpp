@@ -1,4 +1,4 @@
-// rkfail: see CONTRACT §4. Parse, decide, store and reply live in the core.
+// rkfail: see docs/interface.md §4. Parse, decide, store and reply live in the core.
 #include "robokassa/return_pages.hpp"
 
 int main() {

@@ -1,4 +1,4 @@
-// rkpayment: see CONTRACT §4. Parse, decide, store and reply live in the core.
+// rkpayment: see docs/interface.md §4. Parse, decide, store and reply live in the core.
 #include "robokassa/payment_form.hpp"
 
 int main() {

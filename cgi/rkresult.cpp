@@ -1,4 +1,4 @@
-// rkresult: see CONTRACT §4. Parse, decide, store and reply live in the core.
+// rkresult: see docs/interface.md §4. Parse, decide, store and reply live in the core.
 #include "robokassa/result_notification.hpp"
 
 int main() {

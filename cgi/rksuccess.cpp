@@ -1,4 +1,4 @@
-// rksuccess: see CONTRACT §4. Parse, decide, store and reply live in the core.
+// rksuccess: see docs/interface.md §4. Parse, decide, store and reply live in the core.
 #include "robokassa/return_pages.hpp"
 
 int main() {

@@ -25,9 +25,9 @@ endif()
 target_link_options(standard_settings INTERFACE -Wl,--as-needed)
 
 # Every CGI request is a new process, and binding the symbols of Boost,
-# libstdc++, OpenSSL and SQLite at each start cost most of it (bench/,
-# issue 7): link the Robokassa CGIs statically against all but glibc. Boost
-# goes static for every target, because one rkcore serves them all and
+# libstdc++, OpenSSL and SQLite at each start cost most of it
+# (bench/results/): link the Robokassa CGIs statically against all but
+# glibc. Boost goes static for every target, because one rkcore serves them all and
 # Boost.Log's headers differ between its static and shared builds. Set OFF
 # to link everything against the shared system libraries.
 option(PMROBOKASSA_STATIC_CGI

@@ -6,7 +6,7 @@ namespace rk::module {
 
 using cli::Context;
 
-// BILLmanager's protocol (CONTRACT §3): XML on stdout.
+// BILLmanager's protocol (docs/interface.md §3): XML on stdout.
 void command_config(Context& ctx);
 void command_pmvalidate(Context& ctx);
 void command_checkpay(Context& ctx);

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The benchmarks of issue 7 in one command: builds a Release tree with the
+# The benchmarks in one command: builds a Release tree with the
 # benchmarks (build-bench/), then runs bench/run.py, which prints the table
 # and writes bench/results/latest.json and latest.md. About 5-10 minutes.
 #

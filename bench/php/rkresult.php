@@ -1,5 +1,5 @@
 <?php
-// The PHP peer for rkresult (issue 7): a ResultURL handler the way most
+// The PHP peer for rkresult: a ResultURL handler the way most
 // Robokassa integrations are written, after Robokassa's own PHP sample —
 // md5 check, one UPDATE through PDO SQLite, echo "OK$inv_id". Run by
 // php-cgi under the same lighttpd as our CGIs, on the same kind of store.

@@ -238,7 +238,7 @@ inline constexpr std::size_t k_payment_link_key_chars = 32;
 std::string payment_link_key(const std::string& link_secret, PaymentId id);
 bool payment_link_key_matches(const std::string& link_secret, PaymentId id, const std::string& key);
 
-// Parses a payment id as CONTRACT §4 writes it: 1 .. 2^63-1, decimal, no
+// Parses a payment id as docs/interface.md §4 writes it: 1 .. 2^63-1, decimal, no
 // sign, leading zeros or spaces. Throws bad_input naming `field`.
 PaymentId parse_payment_id(std::string_view text, std::string_view field);
 

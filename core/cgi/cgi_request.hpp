@@ -53,7 +53,7 @@ struct CgiRequest {
     const std::string* find(const char* name) const { return params.find(name); }
 };
 
-// Throws too_large (413) and bad_input (400) as CONTRACT §4 describes:
+// Throws too_large (413) and bad_input (400) as docs/interface.md §4 describes:
 // bodies over 64 KiB, a missing or lying CONTENT_LENGTH, a body that is not
 // application/x-www-form-urlencoded, duplicates, malformed %XX, NUL, CR/LF.
 // Any other method: MethodNotAllowed naming `accepted`'s, so a 405's Allow

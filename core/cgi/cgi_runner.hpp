@@ -50,7 +50,7 @@ enum class ErrorStyle {
 using Handler = Reply (*)(const CgiInput& input, CgiContext& context);
 
 // The whole request, without any I/O of its own: runs `handler` and turns
-// every exception into the reply CONTRACT §4 names (Error kinds to 4xx/5xx,
+// every exception into the reply docs/interface.md §4 names (Error kinds to 4xx/5xx,
 // anything else to 500). Used by run_cgi, the tests and the fuzzers.
 Reply serve(const CgiInput& input, CgiContext& context, Handler handler, ErrorStyle style);
 

@@ -27,7 +27,7 @@ const char* const k_script = "document.getElementById('pay').submit();";
 
 // The CSP hashes of k_style and k_script, fixed here rather than computed in
 // every process: each page would otherwise pay for OpenSSL 3's first digest,
-// a millisecond of CPU (bench/, issue 7). A change to either text needs its
+// a millisecond of CPU (bench/). A change to either text needs its
 // new hash, printf '%s' TEXT | openssl dgst -sha256 -binary | base64;
 // inline_csp_hashes_are_current() checks them.
 const char* const k_style_hash = "'sha256-f+Qmi5Ds8Z3A1Wtt6Hg6Scfeu7PXKhdWv4WgjCjCXRA='";

@@ -22,7 +22,7 @@ bool is_shp_name(std::string_view name);
 // Every Shp_ parameter of `form`, sorted by name in byte order.
 ShpParams collect_shp(const Form& form);
 
-// The three signature pre-images of CONTRACT §4. They contain a password:
+// The three signature pre-images of docs/interface.md §4. They contain a password:
 // never log them, never put them in an error.
 //   init:    MerchantLogin:OutSum:InvId[:Receipt]:Password1[:Shp…]
 //   result:  OutSum:InvId:Password2[:Shp…]

@@ -53,7 +53,7 @@ public:
     bool in_transaction() const;
     sqlite3* handle() const { return m_db.get(); }
 
-    // For a connection that lives for one CGI request (bench/, issue 7):
+    // For a connection that lives for one CGI request (bench/):
     // - no checkpoint when it closes: alone, that cost four more fsyncs and
     //   the WAL file's deletion and re-creation per request; instead, the
     //   commit that takes the WAL past each 100 frames checkpoints without

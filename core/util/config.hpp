@@ -7,7 +7,7 @@
 
 namespace rk {
 
-// Settings from $MGR5_ROOT/etc/pmrobokassa.conf (CONTRACT §2). Defaults
+// Settings from $MGR5_ROOT/etc/pmrobokassa.conf (docs/interface.md §2). Defaults
 // apply when the file or a key is absent.
 struct Config {
     std::optional<std::string> manager_url;

@@ -4,7 +4,7 @@ digests, computed by tools independent of the C++ code under test.
 
 Each digest comes from `openssl dgst` (run as a separate program) and is
 cross-checked against Python's hashlib; the pre-images are assembled here
-from the rules of CONTRACT §4 with plain string formatting, so the C++ test
+from the rules of docs/interface.md §4 with plain string formatting, so the C++ test
 checks both the digests and the way rk::*_signature_base assembles them.
 
 Run from anywhere; the file is written beside this script:

@@ -1,4 +1,4 @@
-"""Helpers for the reliability suites (issue 6): HTTP on a raw socket, a CGI
+"""Helpers for the reliability suites: HTTP on a raw socket, a CGI
 run directly as CGI/1.1 without a web server, and a snapshot of the store
 to prove a request changed nothing. Stdlib only."""
 

@@ -1,4 +1,4 @@
-"""Beyond the redirect (issue 8, CONTRACT §5): checkpay through OpStateExt,
+"""Beyond the redirect (docs/interface.md §5): checkpay through OpStateExt,
 refunds, recurring payments and receipts, end to end against the emulator."""
 
 import json

@@ -1,5 +1,5 @@
 """The four CGI programs through real lighttpd and the Robokassa emulator
-(issue 5, CONTRACT §4)."""
+(docs/interface.md §4)."""
 
 import concurrent.futures
 import hmac

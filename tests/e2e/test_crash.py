@@ -1,4 +1,4 @@
-"""Crash consistency (issue 6): thousands of valid and invalid notifications
+"""Crash consistency: thousands of valid and invalid notifications
 at rkresult through lighttpd from several client threads, while another
 thread SIGKILLs running rkresult processes at random moments and the web
 server itself is killed with SIGKILL once and started again on its port.

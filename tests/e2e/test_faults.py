@@ -1,4 +1,4 @@
-"""Resource faults (issue 6): the store locked past the busy timeout, a full
+"""Resource faults: the store locked past the busy timeout, a full
 disk, a read-only filesystem, a file-size limit, a missing var/ and an
 unwritable var/. Each time rkresult must answer 5xx with a body that does
 not begin with OK (so Robokassa retries), write nothing half-way (payment

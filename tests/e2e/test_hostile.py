@@ -1,4 +1,4 @@
-"""Hostile input (issue 6): what each CGI answers, through real lighttpd, to
+"""Hostile input: what each CGI answers, through real lighttpd, to
 oversized, malformed, duplicated, ambiguous and out-of-range requests.
 
 Every request here is one Robokassa or a customer would never send. For each,

@@ -1,4 +1,4 @@
-"""pmrobokassa's command line (CONTRACT §3, issues 3 and 4): BILLmanager's
+"""pmrobokassa's command line (docs/interface.md §3): BILLmanager's
 commands and the standalone administration, run as the panel would."""
 
 import os

@@ -1,4 +1,4 @@
-"""The Debian package (issue 9): built from a copy of this tree with
+"""The Debian package: built from a copy of this tree with
 packaging/build-deb.sh (nocheck, -j2), lintian-clean of errors, installed
 with apt-get into the real /usr/local/mgr5, working from its installed
 paths, and purged without leaving anything behind.

@@ -271,7 +271,7 @@ class Customer(PanelMode):
         self.assert_protocol_done()
 
     def test_rksuccess_with_a_bad_signature_is_refused_after_one_lookup(self):
-        # CONTRACT §4: bad signature, 400 page, no status change.
+        # docs/interface.md §4: bad signature, 400 page, no status change.
         self.expect_info(3109, 4)
         fields = {"OutSum": "990.000000", "InvId": "3109", "Culture": "en",
                   "SignatureValue": digest("sha256", f"990.000000:3109:{SHOP['password2']}")}
@@ -583,7 +583,7 @@ class CheckPay(PanelMode):
         self.cancel_and_check_it_is_cancelled(pid, self.open_gateway_for(pid))
 
     def test_a_panel_that_fails_for_one_payment_stops_no_other(self):
-        # CONTRACT §3: a failed call leaves that payment as it was, is
+        # docs/interface.md §3: a failed call leaves that payment as it was, is
         # logged, does not stop the others; exit non-zero.
         first, second = 3305, 3306
         self.open_gateway_for(first)

@@ -1,4 +1,4 @@
-"""Secrets and web hardening (issue 6).
+"""Secrets and web hardening.
 
 Passwords #1/#2/#3 live in the store and nowhere else: after full payments
 (through the Robokassa emulator), a payment saved by checkpay, a refund,
@@ -168,7 +168,7 @@ class Secrets(RkCase):
         refused = self.module("pmvalidate", stdin="<doc><shop_id>s</shop_id><password1>Bad1"
                               "Password</password1><password2>Bad1Password</password2></doc>")
         self.assertIn('object="password2"', refused.stdout)
-        # A valid pmvalidate echoes the submitted form by contract (CONTRACT
+        # A valid pmvalidate echoes the submitted form by design (docs/interface.md
         # §3), passwords included: that stdout goes back to BILLmanager,
         # which sent them. Only its stderr and logs must stay clean.
         echoed = rkharness.run_module(

@@ -1,4 +1,4 @@
-"""What each CGI does before its first byte (issue 7, process start), run
+"""What each CGI does before its first byte (process start), run
 directly as CGI/1.1: the static executables still honour the administrator's
 openssl.cnf, and a request that cannot be served never opens the store."""
 
@@ -94,7 +94,7 @@ class OpensslConfig(StartCase):
 
 
 class RequestWithoutParameters(StartCase):
-    """rkresult journals every notification (CONTRACT §4); a request with no
+    """rkresult journals every notification (docs/interface.md §4); a request with no
     parameter at all is none, and is refused without opening the store."""
 
     def test_refused_and_logged_but_not_journaled(self):

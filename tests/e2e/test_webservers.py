@@ -1,7 +1,7 @@
 """The web-server configurations pmrobokassa ships (etc/lighttpd, etc/nginx,
 etc/apache2), each serving the CGIs of this build on 127.0.0.1, each taking
 one full payment from the customer's link through the Robokassa emulator to
-status 4 (issue 9).
+status 4.
 
 A server whose Debian package is absent is skipped with the package's name;
 CI installs them all (lighttpd, nginx, fcgiwrap, apache2)."""

@@ -1,4 +1,4 @@
-"""What ships beside the programs (issue 9): BILLmanager's XML description of
+"""What ships beside the programs: BILLmanager's XML description of
 the module agrees with pmvalidate field for field, in Russian and English,
 and the example etc/pmrobokassa.conf names every key the programs accept.
 

@@ -50,7 +50,7 @@ EXPIRATION_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 # OutSumCurrency:...), and the operation is charged in it.
 OUT_SUM_CURRENCIES = ("USD", "EUR", "KZT")
 
-# Robokassa's payment-interface error codes used here (seed 001).
+# Robokassa's payment-interface error codes used here (Robokassa's interface description).
 ERROR_MESSAGES = {
     25: ("Магазин не активирован", "The shop is not activated"),
     26: ("Магазин не найден", "The shop is not found"),
@@ -384,7 +384,7 @@ class Emulator:
                               params=params, recurring=params.get("Recurring") == "true",
                               currency=currency or "RUB")
         with self.lock:
-            # Live invoices are unique per shop; test ones are not tracked (seed 001, code 40).
+            # Live invoices are unique per shop; test ones are not tracked (Robokassa's interface description, code 40).
             if not is_test and any(op.login == login and op.inv_id == inv_id and op.state == "paid"
                                    for op in self.operations.values()):
                 return error_page(40, culture)

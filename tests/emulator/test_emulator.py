@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
 import rkharness  # noqa: E402  (needs the path above)
 
-# Robokassa's published example (seed 001): md5("demo:990.00:12:password_1").
+# Robokassa's published example (Robokassa's interface description): md5("demo:990.00:12:password_1").
 DEMO_VECTOR = "6c9d6eb96b82e643b343c26a85349a37"
 # Nothing listens there: the tests follow no redirect, they only read it.
 SUCCESS_URL = "http://127.0.0.1:9/mancgi/rksuccess"

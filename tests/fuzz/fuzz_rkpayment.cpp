@@ -1,6 +1,6 @@
 // rkpayment as a whole request through rk::serve(): CGI variables and body from
 // the fuzz input (format in cgi_fixture.hpp), a real store on a temp file,
-// the reply and the store checked against CONTRACT §4 after every input.
+// the reply and the store checked against docs/interface.md §4 after every input.
 #include "cgi_fixture.hpp"
 #include "robokassa/payment_form.hpp"
 

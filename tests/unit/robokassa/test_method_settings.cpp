@@ -1,4 +1,4 @@
-// core/method_settings.hpp: the pmvalidate rules of CONTRACT §3.
+// core/method_settings.hpp: the pmvalidate rules of docs/interface.md §3.
 #include "robokassa/method_settings.hpp"
 #include "unit_support.hpp"
 

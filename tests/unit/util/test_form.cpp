@@ -110,7 +110,7 @@ TEST(FormParse, CapsParameterCount) {
 
 TEST(FormParse, CapsTotalSize) {
     const std::size_t cap = rk::FormLimits().max_bytes;
-    ASSERT_EQ(cap, 64u * 1024u); // CONTRACT §4: bodies over 64 KiB get 413
+    ASSERT_EQ(cap, 64u * 1024u); // docs/interface.md §4: bodies over 64 KiB get 413
     std::string at_cap = "a=" + std::string(cap - 2, 'x');
     EXPECT_EQ(rk::parse_form(at_cap).find("a")->size(), cap - 2);
     auto error = error_from([&] { rk::parse_form(at_cap + "x"); });

@@ -180,7 +180,7 @@ TEST_F(Log, FallsBackToStderrWhenTheFileCannotBeWritten) {
     EXPECT_NE(rk::test::read_file(captured).find("unittest ERROR to stderr\n"), std::string::npos);
 }
 
-// CONTRACT §2: no password is logged, at any level. The errors that reach
+// docs/interface.md §2: no password is logged, at any level. The errors that reach
 // the log are those of the validation functions; log them the way the
 // module does (pmvalidate's refusal and main's catch-all) and grep.
 TEST_F(Log, NeverWritesPasswordsFromValidationErrors) {
