@@ -132,8 +132,12 @@ Reply settle(PaymentBook& book, Store& store, sql::Transaction& tx, const CgiReq
         log::info("payment " + inv_id + " paid: " + format_amount(received));
         return plain_reply(200, "OK" + inv_id);
     case Settlement::duplicate:
-        if (payment.status != PaymentStatus::paid) {
-            return record_uncredited(store, tx, payment, inv_id, note); // refunded since
+        // Refunded since: a repeat of the notification that credited it is
+        // no new money; without a credit of ours (the panel marked it paid
+        // by other means, then refunded it) the money is Robokassa's alone.
+        if (payment.status != PaymentStatus::paid &&
+            !store.journal_has(tx, payment.id, to_string(Settlement::credited))) {
+            return record_uncredited(store, tx, payment, inv_id, note);
         }
         log::info("payment " + inv_id + " was already paid; repeat acknowledged");
         return plain_reply(200, "OK" + inv_id);
