@@ -5,6 +5,7 @@
 #include "billing/money.hpp"
 #include "billing/store.hpp"
 #include "cgi/cgi_runner.hpp"
+#include "robokassa/method_store.hpp"
 #include "robokassa/result_notification.hpp"
 #include "robokassa/signature.hpp"
 #include "util/form.hpp"
@@ -100,7 +101,7 @@ public:
         settings.shop_id = "bench";
         settings.password1 = "Bench1password";
         settings.password2 = k_password2;
-        rk::MethodId method = store.add_method("Robokassa", settings);
+        rk::MethodId method = add_method(store, "Robokassa", settings);
         rk::sql::Transaction tx(store.db());
         store.db().exec(("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
                          "WHERE i < " +

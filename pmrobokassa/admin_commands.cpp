@@ -3,6 +3,7 @@
 #include "billing/store.hpp"
 #include "commands.hpp"
 #include "robokassa/method_settings.hpp"
+#include "robokassa/method_store.hpp"
 #include "robokassa/receipt.hpp"
 #include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
@@ -23,7 +24,7 @@ using cli::required_option;
 
 Method require_method(Store& store, const std::string& text) {
     MethodId id = parse_payment_id(text, "--method");
-    auto method = store.find_method(id);
+    auto method = find_method(store, id);
     if (!method) {
         throw Error(ErrorKind::not_found, "--method", "no payment method " + text);
     }
@@ -54,7 +55,7 @@ void command_method_add(Context& ctx) {
         return verify_credentials(ctx.config, settings);
     });
     Store store = cli::open_store(ctx);
-    MethodId id = store.add_method(name, settings);
+    MethodId id = add_method(store, name, settings);
     log::info("method " + std::to_string(id) + " added for shop " + settings.shop_id);
     ctx.out << id << "\n";
     if (!note.empty()) {
@@ -65,7 +66,7 @@ void command_method_add(Context& ctx) {
 void command_method_list(Context& ctx) {
     Store store = cli::open_store(ctx);
     ctx.out << "id\tname\tshop_id\thash_algorithm\ttest_mode\n";
-    for (const Method& m : store.list_methods()) {
+    for (const Method& m : list_methods(store)) {
         ctx.out << m.id << "\t" << m.name << "\t" << m.settings.shop_id << "\t"
                 << to_string(m.settings.hash_algorithm) << "\t"
                 << (m.settings.test_mode ? "on" : "off") << "\n";

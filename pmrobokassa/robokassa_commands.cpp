@@ -1,6 +1,7 @@
 // Commands that call Robokassa on the admin's behalf: refund and rcpay.
 #include "billing/store.hpp"
 #include "commands.hpp"
+#include "robokassa/method_store.hpp"
 #include "robokassa/payment_book.hpp"
 #include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
@@ -27,7 +28,7 @@ Payment require_payment(Store& store, const std::string& text, const char* optio
 }
 
 Method method_of(Store& store, const Payment& payment) {
-    auto method = store.find_method(payment.method_id);
+    auto method = find_method(store, payment.method_id);
     if (!method) {
         throw Error(ErrorKind::internal, "",
                     "payment " + std::to_string(payment.id) + " has no method");

@@ -1,7 +1,6 @@
 #pragma once
 
 #include "billing/money.hpp"
-#include "robokassa/method_settings.hpp"
 #include "sql/sqlite.hpp"
 
 #include <cstdint>
@@ -26,12 +25,6 @@ enum class PaymentStatus {
 };
 
 bool is_payable(PaymentStatus status);
-
-struct Method {
-    MethodId id = 0;
-    std::string name;
-    MethodSettings settings;
-};
 
 struct NewPayment {
     std::optional<PaymentId> id; // an explicit id (imports); empty: the next free one
@@ -125,11 +118,9 @@ public:
 
     sql::Database& db() { return m_db; }
 
-    // Methods. find_method and list_methods see Robokassa's methods only
-    // (module "pmrobokassa"); other modules keep their settings elsewhere.
-    MethodId add_method(const std::string& name, const MethodSettings& settings);
-    std::optional<Method> find_method(MethodId id);
-    std::vector<Method> list_methods();
+    // Methods: every gateway's share is a methods row (which payments
+    // reference); each keeps its own settings in a side table of its own
+    // (robokassa/method_store.hpp, stripe/stripe_store.hpp).
     // The module a method belongs to ("pmrobokassa", "pmstripe"); nullopt
     // when there is no such method.
     std::optional<std::string> method_module(MethodId id);

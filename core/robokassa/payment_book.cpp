@@ -1,6 +1,7 @@
 #include "robokassa/payment_book.hpp"
 
 #include "cgi/payment_link.hpp"
+#include "robokassa/method_store.hpp"
 #include "util/config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -60,7 +61,7 @@ public:
 
 private:
     BookedPayment with_method(const Payment& payment, const char* field) {
-        auto method = m_store().find_method(payment.method_id);
+        auto method = find_method(m_store(), payment.method_id);
         if (!method) {
             // Another module's payment (pmstripe): Robokassa cannot pay it.
             throw not_a_robokassa_payment(field, payment.id);

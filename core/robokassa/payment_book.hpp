@@ -3,6 +3,7 @@
 #include "billing/settlement.hpp"
 #include "billing/store.hpp"
 #include "cgi/cgi_request.hpp"
+#include "robokassa/method_settings.hpp"
 #include "util/mgrctl.hpp"
 
 #include <boost/property_tree/ptree_fwd.hpp>

@@ -2,6 +2,7 @@
 
 #include "billing/store.hpp"
 #include "fuzz_check.hpp"
+#include "robokassa/method_store.hpp"
 #include "robokassa/signature.hpp"
 #include "util/log.hpp"
 
@@ -73,7 +74,7 @@ std::optional<std::string> placeholder_value(const std::string& program,
             return std::nullopt;
         }
         auto payment = g_store->find_payment(rk::parse_payment_id(*inv_id, "InvId"));
-        auto method = payment ? g_store->find_method(payment->method_id) : std::nullopt;
+        auto method = payment ? find_method(*g_store, payment->method_id) : std::nullopt;
         if (!method) {
             return std::nullopt;
         }
@@ -325,15 +326,15 @@ Installation::Installation() {
     std::atexit(remove_root);
 
     rk::MethodId md5 =
-        g_store->add_method("md5 test", settings("shop_md5", 0, rk::HashAlgorithm::md5, true));
-    rk::MethodId sha256 = g_store->add_method(
-        "sha256 live", settings("shop_sha256", 2, rk::HashAlgorithm::sha256, false));
+        add_method(*g_store, "md5 test", settings("shop_md5", 0, rk::HashAlgorithm::md5, true));
+    rk::MethodId sha256 = add_method(*g_store, "sha256 live",
+                                     settings("shop_sha256", 2, rk::HashAlgorithm::sha256, false));
     rk::MethodSettings s = settings("shop_sha512", 4, rk::HashAlgorithm::sha512, false);
     s.password3 = k_passwords[6];
     s.gateway_url = "https://pay.example.com/Merchant/Index.aspx";
     s.inc_curr_label = "BankCard";
     s.recurring = true;
-    rk::MethodId sha512 = g_store->add_method("sha512 recurring", s);
+    rk::MethodId sha512 = add_method(*g_store, "sha512 recurring", s);
 
     add_payment(md5, 99000);                                       // 1: new
     rk::PaymentId in_pay = add_payment(md5, 150050);               // 2: in pay

@@ -1,5 +1,6 @@
 // core/store.hpp and core/sqlite.hpp: the billing store on real SQLite files.
 #include "billing/store.hpp"
+#include "robokassa/method_store.hpp"
 #include "unit_support.hpp"
 #include "util/paths.hpp"
 
@@ -42,7 +43,7 @@ mode_t mode_of(const std::string& path) {
 class StoreTest : public ::testing::Test {
 protected:
     StoreTest() : m_store(rk::Store::open(m_dir / "store.db", OpenMode::create_if_missing, 1000)) {
-        m_method = m_store.add_method("Robokassa", method_settings());
+        m_method = add_method(m_store, "Robokassa", method_settings());
     }
 
     PaymentId add_payment(rk::Kopecks amount = 99000) {
@@ -99,7 +100,7 @@ TEST_F(StoreOpen, CreatesVarAndTheFileWithPrivateModes) {
     const mode_t old_umask = ::umask(022);
     {
         rk::Store store = rk::Store::open_default(OpenMode::create_if_missing, 1000);
-        store.add_method("m", method_settings());
+        add_method(store, "m", method_settings());
     }
     ::umask(old_umask);
     EXPECT_EQ(rk::database_path(), m_root / "var/pmrobokassa.db");
@@ -127,7 +128,7 @@ TEST_F(StoreOpen, ReopeningKeepsTheData) {
     {
         rk::Store store = rk::Store::open(path, OpenMode::create_if_missing, 1000);
         rk::NewPayment p;
-        p.method_id = store.add_method("Robokassa", method_settings());
+        p.method_id = add_method(store, "Robokassa", method_settings());
         p.amount = 12345;
         p.description = "VPS «Старт»";
         id = store.add_payment(p);
@@ -138,7 +139,7 @@ TEST_F(StoreOpen, ReopeningKeepsTheData) {
     ASSERT_TRUE(payment);
     EXPECT_EQ(payment->amount, 12345);
     EXPECT_EQ(payment->description, "VPS «Старт»");
-    EXPECT_EQ(store.list_methods().size(), 1u);
+    EXPECT_EQ(list_methods(store).size(), 1u);
     EXPECT_EQ(store.link_secret(), secret);
 }
 
@@ -212,7 +213,7 @@ TEST_F(StoreOpen, ExistingModeRefusesAnotherProgramsDatabase) {
 // ---- Methods and payments -------------------------------------------------
 
 TEST_F(StoreTest, MethodRoundTrip) {
-    auto method = m_store.find_method(m_method);
+    auto method = find_method(m_store, m_method);
     ASSERT_TRUE(method);
     const rk::MethodSettings expected = method_settings();
     EXPECT_EQ(method->name, "Robokassa");
@@ -225,7 +226,7 @@ TEST_F(StoreTest, MethodRoundTrip) {
     EXPECT_EQ(method->settings.inc_curr_label, expected.inc_curr_label);
     EXPECT_EQ(method->settings.gateway_url, expected.gateway_url);
     EXPECT_EQ(method->settings.recurring, expected.recurring);
-    EXPECT_FALSE(m_store.find_method(m_method + 1));
+    EXPECT_FALSE(find_method(m_store, m_method + 1));
 }
 
 TEST_F(StoreTest, PaymentRoundTrip) {
@@ -761,7 +762,7 @@ TEST(StoreMigration, RobokassaSettingsMoveToTheirSideTableAndEverythingElseStays
     ASSERT_TRUE(version.step());
     EXPECT_EQ(version.column_int(0), rk::schema_version());
 
-    auto method = store.find_method(1);
+    auto method = find_method(store, 1);
     ASSERT_TRUE(method);
     EXPECT_EQ(method->name, "Robokassa");
     const rk::MethodSettings& s = method->settings;
@@ -777,10 +778,10 @@ TEST(StoreMigration, RobokassaSettingsMoveToTheirSideTableAndEverythingElseStays
     EXPECT_EQ(s.test_password1, "");
     EXPECT_EQ(s.test_password2, "");
     EXPECT_EQ(s.payment_lifetime_hours, 0);
-    EXPECT_EQ(store.list_methods().size(), 1u);
+    EXPECT_EQ(list_methods(store).size(), 1u);
 
     // Stripe's method is still a method, with its own settings only.
-    EXPECT_FALSE(store.find_method(2));
+    EXPECT_FALSE(find_method(store, 2));
     EXPECT_EQ(store.method_module(2), "pmstripe");
     auto stripe = store.db().prepare("SELECT secret_key FROM stripe_methods WHERE method_id = 2");
     ASSERT_TRUE(stripe.step());
@@ -813,13 +814,13 @@ TEST(StoreMigration, RobokassaSettingsMoveToTheirSideTableAndEverythingElseStays
     EXPECT_FALSE(orphans.step());
 
     // New methods of either module land where they belong.
-    rk::MethodId added = store.add_method("Second", method_settings());
-    EXPECT_TRUE(store.find_method(added));
+    rk::MethodId added = add_method(store, "Second", method_settings());
+    EXPECT_TRUE(find_method(store, added));
     rk::sql::Transaction tx(store.db());
     rk::MethodId other = store.add_module_method(tx, "Stripe 2", "pmstripe");
     tx.commit();
     EXPECT_EQ(store.method_module(other), "pmstripe");
-    EXPECT_FALSE(store.find_method(other));
+    EXPECT_FALSE(find_method(store, other));
 }
 
 TEST_F(StoreTest, TestPairAndLifetimeRoundTrip) {
@@ -827,7 +828,7 @@ TEST_F(StoreTest, TestPairAndLifetimeRoundTrip) {
     settings.test_password1 = "Test0passOne";
     settings.test_password2 = "Test0passTwo";
     settings.payment_lifetime_hours = 72;
-    auto method = m_store.find_method(m_store.add_method("With test pair", settings));
+    auto method = find_method(m_store, add_method(m_store, "With test pair", settings));
     ASSERT_TRUE(method);
     EXPECT_EQ(method->settings.test_password1, "Test0passOne");
     EXPECT_EQ(method->settings.test_password2, "Test0passTwo");

@@ -5,6 +5,7 @@
 // store's answer must be: each payment credited exactly once, and no
 // process ever sees SQLITE_BUSY while another holds the lock briefly.
 #include "billing/store.hpp"
+#include "robokassa/method_store.hpp"
 #include "unit_support.hpp"
 
 #include <algorithm>
@@ -179,7 +180,7 @@ TEST(StoreConcurrency, ProcessesRacingToMarkPaidCreditEachPaymentOnce) {
         settings.password1 = "Passw0rdOne";
         settings.password2 = "Passw0rdTwo";
         rk::NewPayment p;
-        p.method_id = store.add_method("Robokassa", settings);
+        p.method_id = add_method(store, "Robokassa", settings);
         p.amount = 99000;
         for (int i = 0; i < k_payments; ++i) {
             ids.push_back(store.add_payment(p));

@@ -1,5 +1,6 @@
 // stripe/webhook.hpp, stripe/checkout.hpp and stripe/stripe_store.hpp on a
 // real store: whole requests without I/O, through rk::serve like the CGIs.
+#include "robokassa/method_store.hpp"
 #include "robokassa/payment_form.hpp"
 #include "stripe/checkout.hpp"
 #include "stripe/stripe_signature.hpp"
@@ -70,7 +71,7 @@ protected:
         robokassa.shop_id = "demo";
         robokassa.password1 = "Passw0rdOne";
         robokassa.password2 = "Passw0rdTwo";
-        m_robokassa = store.add_method("Robokassa", robokassa);
+        m_robokassa = add_method(store, "Robokassa", robokassa);
         m_stripe = rk::stripe::add_stripe_method(store, "Stripe", keys());
         m_other = rk::stripe::add_stripe_method(store, "Other", keys("whsec_otherotherother"));
         m_payment = add_payment(store, m_stripe);
@@ -157,10 +158,10 @@ protected:
 
 TEST_F(StripeStoreTest, RobokassaToolsDoNotSeeStripeMethods) {
     rk::Store s = store();
-    EXPECT_FALSE(s.find_method(m_stripe));
-    ASSERT_TRUE(s.find_method(m_robokassa));
-    ASSERT_EQ(s.list_methods().size(), 1u);
-    EXPECT_EQ(s.list_methods()[0].id, m_robokassa);
+    EXPECT_FALSE(find_method(s, m_stripe));
+    ASSERT_TRUE(find_method(s, m_robokassa));
+    ASSERT_EQ(list_methods(s).size(), 1u);
+    EXPECT_EQ(list_methods(s)[0].id, m_robokassa);
     EXPECT_EQ(s.method_module(m_stripe), "pmstripe");
     EXPECT_EQ(s.method_module(m_robokassa), "pmrobokassa");
     EXPECT_EQ(s.method_module(m_other + 1), std::nullopt);
