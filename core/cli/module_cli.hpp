@@ -79,7 +79,7 @@ void write_error_doc(std::ostream& out, const Error& e);
 
 // What a command reads from stdin or a file named on the command line:
 // BILLmanager's forms and receipts are a few kilobytes.
-inline constexpr std::size_t k_max_input_bytes = 1024 * 1024;
+inline constexpr std::size_t k_max_input_bytes = std::size_t{1024} * 1024;
 
 // All of `in`, or too_large naming `field` as soon as it passes
 // k_max_input_bytes: reading stops there, so /dev/zero is refused too.

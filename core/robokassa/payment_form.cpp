@@ -17,7 +17,7 @@ std::string expiration_date(std::time_t now, int lifetime_hours) {
     std::tm utc{};
     gmtime_r(&until, &utc);
     char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M", &utc);
+    (void)std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M", &utc); // 16 bytes always fit
     return text;
 }
 

@@ -102,8 +102,9 @@ CheckoutSession create_session(const Config& config, const StripeMethod& method,
     out.id = *session;
     out.url = *url;
     // Stripe's default lifetime when the answer does not say.
-    out.expires_at = integer_at(root, {"expires_at"})
-                         .value_or(static_cast<std::int64_t>(std::time(nullptr)) + 24 * 3600);
+    out.expires_at =
+        integer_at(root, {"expires_at"})
+            .value_or(static_cast<std::int64_t>(std::time(nullptr)) + std::int64_t{24} * 3600);
     log::info("payment " + std::to_string(id) + ": Checkout Session " + session->substr(0, 80) +
               " created");
     return out;
@@ -127,7 +128,7 @@ bool expire_session(const Config& config, const StripeMethod& method,
 
 // How long before its expiry a session is still handed to a customer: time
 // enough to fill in a card.
-constexpr std::int64_t k_reuse_margin_seconds = 15 * 60;
+constexpr std::int64_t k_reuse_margin_seconds = std::int64_t{15} * 60;
 
 const char* unavailable_text(Language language) {
     return language == Language::ru

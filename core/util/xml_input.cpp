@@ -26,7 +26,7 @@ std::size_t skip_tag(std::string_view text, std::size_t pos, bool& self_closing)
     for (std::size_t i = pos + 1; i < text.size(); ++i) {
         char c = text[i];
         if (quote != 0) {
-            quote = c == quote ? 0 : quote;
+            quote = c == quote ? '\0' : quote;
         } else if (c == '"' || c == '\'') {
             quote = c;
         } else if (c == '>') {

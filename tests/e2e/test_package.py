@@ -34,7 +34,7 @@ VAR = MGR5 / "var"
 # Compared before and after: the package may leave nothing here. (Not all
 # of /etc or /var: other programs may change those meanwhile.)
 WATCHED = Path("/usr/local")
-BUILD_TIMEOUT = 240
+BUILD_TIMEOUT = 600
 COMMAND_TIMEOUT = 120
 TOOLS = {"dpkg-buildpackage": "dpkg-dev", "dh": "debhelper", "lintian": "lintian",
          "apt-get": "apt", "dpkg-checkbuilddeps": "dpkg-dev"}
