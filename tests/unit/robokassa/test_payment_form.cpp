@@ -199,3 +199,39 @@ TEST_F(PaymentHandler, PageSpeaksTheCustomersLanguage) {
     EXPECT_EQ(hidden_field(reply.body, "Culture"), "en");
     EXPECT_NE(reply.body.find("<html lang=\"en\">"), std::string::npos);
 }
+
+TEST_F(PaymentHandler, ReceiptIsSentUrlEncodedAndSignedSo) {
+    rk::NewPayment p;
+    p.method_id = m_live;
+    p.amount = 99000;
+    p.receipt = R"({"items":[{"name":"Hosting","quantity":1,"sum":990.00,"tax":"none"}]})";
+    PaymentId id = store().add_payment(p);
+    const std::string encoded = "%7B%22items%22%3A%5B%7B%22name%22%3A%22Hosting%22%2C%22quantity%"
+                                "22%3A1%2C%22sum%22%3A990.00%2C%22tax%22%3A%22none%22%7D%5D%7D";
+    Reply reply = open_link(id);
+    ASSERT_EQ(reply.status, 200);
+    EXPECT_EQ(hidden_field(reply.body, "Receipt"), encoded);
+    EXPECT_EQ(hidden_field(reply.body, "SignatureValue"),
+              rk::test::evp_hex(EVP_md5(), std::string(rk::test::k_shop) +
+                                               ":990.00:" + std::to_string(id) + ":" + encoded +
+                                               ":" + rk::test::k_password1));
+}
+
+TEST_F(PaymentHandler, RecurringMethodAndLifetimeAddTheirFields) {
+    rk::MethodSettings settings = store().find_method(m_live)->settings;
+    settings.recurring = true;
+    settings.payment_lifetime_hours = 24;
+    settings.inc_curr_label = "BankCard";
+    PaymentId id = add_payment(store().add_method("Recurring", settings));
+    Reply reply = open_link(id);
+    ASSERT_EQ(reply.status, 200);
+    EXPECT_EQ(hidden_field(reply.body, "Recurring"), "true");
+    EXPECT_EQ(hidden_field(reply.body, "IncCurrLabel"), "BankCard");
+    auto expiration = hidden_field(reply.body, "ExpirationDate");
+    ASSERT_TRUE(expiration);
+    // A day from now, give or take the minute the request took.
+    const std::time_t now = std::time(nullptr);
+    EXPECT_TRUE(*expiration == rk::expiration_date(now, 24) ||
+                *expiration == rk::expiration_date(now - 60, 24))
+        << *expiration;
+}

@@ -219,6 +219,40 @@ TEST_F(ResultNotification, MoneyForACancelledPaymentIsJournaledAsUncreditedOnce)
     EXPECT_EQ(entries[1].notification.verdict, "duplicate");
 }
 
+TEST_F(ResultNotification, MoneyForARefundedPaymentIsJournaledNotCreditedAgain) {
+    PaymentId id = add_payment(m_live);
+    ASSERT_EQ(notify_signed(id).body, ok(id));
+    {
+        rk::Store s = store();
+        rk::sql::Transaction tx(s.db());
+        s.add_refund(tx, id, 99000, "test");
+        tx.commit();
+    }
+    ASSERT_EQ(status_of(id), PaymentStatus::refunded);
+    EXPECT_EQ(notify_signed(id).body, ok(id));
+    EXPECT_EQ(status_of(id), PaymentStatus::refunded);
+    EXPECT_EQ(credits(id), 1);
+    auto entries = journal(id);
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[1].notification.verdict, "uncredited");
+}
+
+TEST_F(ResultNotification, MoneyForAFraudPaymentIsNotCredited) {
+    PaymentId id = add_payment(m_live);
+    {
+        rk::Store s = store();
+        rk::sql::Transaction tx(s.db());
+        s.mark_fraud(tx, id, "test");
+        tx.commit();
+    }
+    EXPECT_EQ(notify_signed(id).body, ok(id));
+    EXPECT_EQ(status_of(id), PaymentStatus::fraud);
+    EXPECT_EQ(credits(id), 0);
+    auto entries = journal(id);
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].notification.verdict, "uncredited");
+}
+
 TEST_F(ResultNotification, NeverCreditsAPaymentInAnotherCurrency) {
     PaymentId id = add_payment(m_live, 99000, "USD");
     Reply reply = notify_signed(id);
