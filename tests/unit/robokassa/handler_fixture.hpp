@@ -8,6 +8,7 @@
 #include "billing/store.hpp"
 #include "cgi/cgi_runner.hpp"
 #include "robokassa/method_settings.hpp"
+#include "robokassa/method_store.hpp"
 #include "unit_support.hpp"
 
 #include <filesystem>
@@ -88,13 +89,13 @@ protected:
         live.shop_id = k_shop;
         live.password1 = k_password1;
         live.password2 = k_password2;
-        m_live = s.add_method("Robokassa", live);
+        m_live = add_method(s, "Robokassa", live);
         MethodSettings test = live;
         test.test_mode = true;
         test.hash_algorithm = HashAlgorithm::sha256;
         test.test_password1 = k_test_password1;
         test.test_password2 = k_test_password2;
-        m_test = s.add_method("Robokassa (test)", test);
+        m_test = add_method(s, "Robokassa (test)", test);
         m_config.busy_timeout_ms = 1000;
     }
 

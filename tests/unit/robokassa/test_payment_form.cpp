@@ -169,9 +169,10 @@ TEST_F(PaymentHandler, PageIsNotCachedAndPostsOnlyToTheGateway) {
 }
 
 TEST_F(PaymentHandler, FormPostsToTheMethodsOwnGateway) {
-    rk::MethodSettings settings = store().find_method(m_live)->settings;
+    rk::Store s = store();
+    rk::MethodSettings settings = find_method(s, m_live)->settings;
     settings.gateway_url = "http://127.0.0.1:8081/Merchant/Index.aspx";
-    PaymentId id = add_payment(store().add_method("Local gateway", settings));
+    PaymentId id = add_payment(add_method(s, "Local gateway", settings));
     Reply reply = open_link(id);
     ASSERT_EQ(reply.status, 200);
     EXPECT_NE(reply.body.find("action=\"http://127.0.0.1:8081/Merchant/Index.aspx\""),
@@ -218,11 +219,12 @@ TEST_F(PaymentHandler, ReceiptIsSentUrlEncodedAndSignedSo) {
 }
 
 TEST_F(PaymentHandler, RecurringMethodAndLifetimeAddTheirFields) {
-    rk::MethodSettings settings = store().find_method(m_live)->settings;
+    rk::Store s = store();
+    rk::MethodSettings settings = find_method(s, m_live)->settings;
     settings.recurring = true;
     settings.payment_lifetime_hours = 24;
     settings.inc_curr_label = "BankCard";
-    PaymentId id = add_payment(store().add_method("Recurring", settings));
+    PaymentId id = add_payment(add_method(s, "Recurring", settings));
     Reply reply = open_link(id);
     ASSERT_EQ(reply.status, 200);
     EXPECT_EQ(hidden_field(reply.body, "Recurring"), "true");

@@ -219,7 +219,7 @@ TEST_F(ResultNotification, MoneyForACancelledPaymentIsJournaledAsUncreditedOnce)
     EXPECT_EQ(entries[1].notification.verdict, "duplicate");
 }
 
-TEST_F(ResultNotification, MoneyForARefundedPaymentIsJournaledNotCreditedAgain) {
+TEST_F(ResultNotification, ARepeatAfterARefundIsADuplicateNotNewMoney) {
     PaymentId id = add_payment(m_live);
     ASSERT_EQ(notify_signed(id).body, ok(id));
     {
@@ -234,7 +234,27 @@ TEST_F(ResultNotification, MoneyForARefundedPaymentIsJournaledNotCreditedAgain) 
     EXPECT_EQ(credits(id), 1);
     auto entries = journal(id);
     ASSERT_EQ(entries.size(), 2u);
-    EXPECT_EQ(entries[1].notification.verdict, "uncredited");
+    EXPECT_EQ(entries[1].notification.verdict, "duplicate");
+}
+
+TEST_F(ResultNotification, MoneyForARefundedPaymentPaidByOtherMeansIsUncredited) {
+    // Paid without a notification of ours (by other means), then refunded:
+    // Robokassa's money for it was never credited here.
+    PaymentId id = add_payment(m_live);
+    {
+        rk::Store s = store();
+        rk::sql::Transaction tx(s.db());
+        s.mark_paid(tx, id, "", "admin");
+        s.add_refund(tx, id, 99000, "test");
+        tx.commit();
+    }
+    EXPECT_EQ(notify_signed(id).body, ok(id));
+    EXPECT_EQ(status_of(id), PaymentStatus::refunded);
+    EXPECT_EQ(notify_signed(id).body, ok(id));
+    auto entries = journal(id);
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].notification.verdict, "uncredited");
+    EXPECT_EQ(entries[1].notification.verdict, "duplicate");
 }
 
 TEST_F(ResultNotification, MoneyForAFraudPaymentIsNotCredited) {
