@@ -3,6 +3,7 @@
 #include "cgi/pages.hpp"
 #include "cgi/payment_link.hpp"
 #include "robokassa/payment_book.hpp"
+#include "robokassa/receipt.hpp"
 #include "robokassa/signature.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -133,6 +134,10 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     }
     switch (payment.status) {
     case PaymentStatus::in_pay:
+        if (payment.receipt.empty()) {
+            // A panel payment never brings one; a standalone payment may.
+            payment.receipt = receipt_from_settings(payment, booked.settings);
+        }
         log::info("payment " + std::to_string(id) + ": form sent to the gateway");
         return html_reply(200, payment_page(language, payment, booked.settings));
     default:

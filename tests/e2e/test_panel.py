@@ -10,6 +10,7 @@ other call. Everything else is real: lighttpd, the four CGIs, the Robokassa
 emulator signing and notifying as Robokassa does. docs/panel-mode.md lists
 the same calls for a reader."""
 
+import json
 import os
 import re
 import subprocess
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import unittest
 import urllib.parse
+from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rkcase import BIN_DIR, MANAGER_URL, RkCase, digest, rkharness  # noqa: E402
@@ -72,7 +74,7 @@ class PanelMode(RkCase):
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
-                  "email": "ivan@example.com"}
+                  "email": "ivan@example.com", "sno": "", "tax": "", "payment_object": ""}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -285,6 +287,47 @@ class Customer(PanelMode):
         reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3113"})
         self.assertEqual(reply.status, 502)
         self.assertNotIn("Location", reply.headers)
+        self.assert_protocol_done()
+
+
+class Receipts(PanelMode):
+    def test_a_panel_form_carries_a_receipt_of_the_payment_signed_and_accepted(self):
+        pid = 3140
+        receipt_settings = {"sno": "usn_income", "tax": "vat20", "payment_object": "service"}
+        self.expect_customer(pid, 1, **receipt_settings)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        self.expect_info(pid, 2, **receipt_settings)
+        self.expect_setpaid(pid, re_info(pid))
+
+        form, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        receipt_field = form.fields["Receipt"]
+        receipt = json.loads(urllib.parse.unquote(receipt_field))
+        self.assertEqual(receipt, {"sno": "usn_income", "items": [
+            {"name": "Hosting & domain <b>", "quantity": 1, "sum": 990.00, "tax": "vat20",
+             "payment_object": "service"}]})
+        self.assertEqual(sum(Decimal(str(item["sum"])) for item in receipt["items"]),
+                         Decimal(form.fields["OutSum"]))
+        # Robokassa's init signature with a receipt: MerchantLogin:OutSum:InvId:Receipt:Password#1,
+        # the receipt as it is sent (URL-encoded); the emulator checked the same.
+        self.assertEqual(form.fields["SignatureValue"],
+                         digest("sha256", f"{SHOP['login']}:990.00:{pid}:{receipt_field}:"
+                                          f"{SHOP['password1']}"))
+        self.assertTrue(paid["result"]["accepted"], paid)
+        self.assert_protocol_done()
+
+    def test_a_method_without_a_vat_rate_sends_no_receipt(self):
+        pid = 3141
+        self.expect_customer(pid, 2)
+        form, _ = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertNotIn("Receipt", form.fields)
+        self.assert_protocol_done()
+
+    def test_receipt_settings_the_panel_holds_wrongly_are_a_server_error(self):
+        pid = 3142
+        self.expect_customer(pid, 1, tax="vat18")
+        page = self.get(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertEqual(page.status, 502, page.body)
+        self.assertNotIn(b"<form", page.body)
         self.assert_protocol_done()
 
 

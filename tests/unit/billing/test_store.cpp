@@ -787,3 +787,15 @@ TEST_F(StoreTest, JournalFiltersNewestFirstAndPrunesOnlyOldEntries) {
     EXPECT_FALSE(m_store.journal_entry(1));
     EXPECT_EQ(count_rows("payments"), 2);
 }
+
+TEST_F(StoreTest, ReceiptSettingsRoundTrip) {
+    rk::MethodSettings settings = method_settings();
+    settings.receipt_sno = "osn";
+    settings.receipt_tax = "vat20";
+    settings.receipt_payment_object = "service";
+    auto method = m_store.find_method(m_store.add_method("With receipts", settings));
+    ASSERT_TRUE(method);
+    EXPECT_EQ(method->settings.receipt_sno, "osn");
+    EXPECT_EQ(method->settings.receipt_tax, "vat20");
+    EXPECT_EQ(method->settings.receipt_payment_object, "service");
+}

@@ -171,7 +171,10 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"email", "ivan@example.com"},
         {"manager_url", "https://my.panel.example.net/billmgr"},
         {"iso", "RUB"},
-        {"currency_name", "Russian Ruble"}};
+        {"currency_name", "Russian Ruble"},
+        {"sno", ""},
+        {"tax", ""},
+        {"payment_object", ""}};
     for (const auto& [k, v] : overrides) {
         values[k] = v;
     }
@@ -191,6 +194,16 @@ TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
     EXPECT_EQ(booked.settings.password2, "Pass2word2");
     EXPECT_EQ(booked.settings.hash_algorithm, HashAlgorithm::sha256);
     EXPECT_TRUE(booked.settings.test_mode);
+    EXPECT_EQ(booked.settings.receipt_tax, "");
+}
+
+TEST(PaymentInfo, ReadsTheMethodsReceiptSettings) {
+    BookedPayment booked = parse_payment_info(
+        recorded_info({{"sno", "osn"}, {"tax", "vat20"}, {"payment_object", "service"}}), 12,
+        "InvId");
+    EXPECT_EQ(booked.settings.receipt_sno, "osn");
+    EXPECT_EQ(booked.settings.receipt_tax, "vat20");
+    EXPECT_EQ(booked.settings.receipt_payment_object, "service");
 }
 
 TEST(PaymentInfo, ReadsTheCurrencyAndThePanelsOwnUrl) {
