@@ -21,14 +21,18 @@ void command_config(Context& ctx) {
                "<redirect>on</redirect>"
                "<notneedprofile>on</notneedprofile>"
                "<pmvalidate>on</pmvalidate>"
-               "<checkpay>on</checkpay>"
-               // Not refund or recurring: BILLmanager drives them with
-               // rfset and rcpay on its own payments, which this module
-               // does not implement yet. `refund` and `rcpay` are commands
-               // for the admin in standalone installations only.
-               "</feature>"
-               "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
-               "</doc>\n";
+               "<checkpay>on</checkpay>";
+    if (panel) {
+        // Auto-payments as BILLmanager drives them: the customer sets a
+        // series up through recurring_script, the panel runs rcpay for each
+        // payment. Standalone there is no panel to keep a series.
+        ctx.out << "<recurring>on</recurring><rcpay>on</rcpay>";
+    }
+    ctx.out << "</feature><param><payment_script>/mancgi/rkpayment</payment_script>";
+    if (panel) {
+        ctx.out << "<recurring_script>/mancgi/rkrecurring</recurring_script>";
+    }
+    ctx.out << "</param></doc>\n";
 }
 
 void require_standalone(const Context& ctx, const char* command) {

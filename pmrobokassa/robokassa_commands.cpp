@@ -1,6 +1,7 @@
 // Commands that call Robokassa on the admin's behalf: refund and rcpay.
 #include "billing/store.hpp"
 #include "commands.hpp"
+#include "robokassa/recurring.hpp"
 #include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -106,8 +107,40 @@ void command_refund(Context& ctx) {
             << static_cast<int>(after->status) << "\n";
 }
 
+namespace {
+
+// BILLmanager's rcpay: the panel's payment, charged as its series says.
+void panel_rcpay(Context& ctx) {
+    if (ctx.options.count("parent") != 0) {
+        throw bad_input("--parent", "is not used in panel mode (billing = panel): the panel names "
+                                    "the payment's series");
+    }
+    Store store = cli::open_store(ctx);
+    const std::string& text = cli::required_option(ctx, "payment");
+    PaymentId id = parse_payment_id(text, "--payment");
+    RecurringChargeResult result = charge_panel_payment(ctx.config, store, id);
+    switch (result.outcome) {
+    case RecurringCharge::charged:
+        ctx.out << "OK" << id << "\n";
+        break;
+    case RecurringCharge::declined:
+        // Done as far as the panel goes: the payment is cancelled there.
+        ctx.out << "declined: " << result.reason << "\n";
+        break;
+    case RecurringCharge::already_charged:
+        log::info("payment " + text + ": rcpay repeated; Robokassa was asked once already");
+        ctx.out << "already charged: " << id << "\n";
+        break;
+    }
+}
+
+} // namespace
+
 void command_rcpay(Context& ctx) {
-    require_standalone(ctx, "rcpay");
+    if (ctx.config.billing == Config::Billing::panel) {
+        panel_rcpay(ctx);
+        return;
+    }
     Store store = cli::open_store(ctx);
     Payment child = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
     Payment parent = require_payment(store, cli::required_option(ctx, "parent"), "--parent");
@@ -136,7 +169,11 @@ void command_rcpay(Context& ctx) {
     }
     // The charge's result arrives through rkresult like any payment's; if
     // this call fails the child stays in pay for checkpay to settle.
-    charge_recurring(ctx.config, method.settings, child, parent.id);
+    RecurringAnswer answer = charge_recurring(ctx.config, method.settings, child, parent.id);
+    if (!answer.accepted) {
+        throw Error(ErrorKind::upstream, "",
+                    "Robokassa refused the recurring charge: " + answer.reason);
+    }
     log::info("payment " + std::to_string(child.id) + ": recurring charge of parent " +
               std::to_string(parent.id) + " requested");
     ctx.out << "OK" << child.id << "\n";

@@ -74,7 +74,8 @@ class PanelMode(RkCase):
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
-                  "email": "ivan@example.com", "sno": "", "tax": "", "payment_object": ""}
+                  "email": "ivan@example.com", "sno": "", "tax": "", "payment_object": "",
+                  "recurring": "", "method_recurring": "off"}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -119,8 +120,11 @@ class Customer(PanelMode):
         self.assertIn("<redirect>on</redirect>", self.config_answer)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
         self.assertIn("<checkpay>on</checkpay>", self.config_answer)
-        for feature in ("refund", "recurring"):
-            self.assertNotIn(f"<{feature}>", self.config_answer)
+        self.assertIn("<recurring>on</recurring>", self.config_answer)
+        self.assertIn("<rcpay>on</rcpay>", self.config_answer)
+        self.assertIn("<recurring_script>/mancgi/rkrecurring</recurring_script>",
+                      self.config_answer)
+        self.assertNotIn("<refund>", self.config_answer)
         self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
 
     def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):

@@ -174,7 +174,9 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"currency_name", "Russian Ruble"},
         {"sno", ""},
         {"tax", ""},
-        {"payment_object", ""}};
+        {"payment_object", ""},
+        {"recurring", ""},
+        {"method_recurring", "off"}};
     for (const auto& [k, v] : overrides) {
         values[k] = v;
     }
@@ -195,6 +197,19 @@ TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
     EXPECT_EQ(booked.settings.hash_algorithm, HashAlgorithm::sha256);
     EXPECT_TRUE(booked.settings.test_mode);
     EXPECT_EQ(booked.settings.receipt_tax, "");
+}
+
+TEST(PaymentInfo, ReadsTheSeriesAPaymentBelongsTo) {
+    EXPECT_FALSE(parse_payment_info(recorded_info(), 12, "InvId").recurring_id);
+    EXPECT_FALSE(parse_payment_info(recorded_info({{"recurring", "0"}}), 12, "InvId").recurring_id);
+    EXPECT_EQ(parse_payment_info(recorded_info({{"recurring", "51"}}), 12, "InvId").recurring_id,
+              51);
+    try {
+        parse_payment_info(recorded_info({{"recurring", "on"}}), 12, "InvId");
+        ADD_FAILURE() << "accepted a series that is not an id";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::upstream);
+    }
 }
 
 TEST(PaymentInfo, ReadsTheMethodsReceiptSettings) {
