@@ -52,13 +52,13 @@ class PanelRecurring(PanelMode):
         self.mgrctl.expect_nothing()
         return form
 
-    def expect_charge(self, payment_id, series, token):
+    def expect_charge(self, payment_id, series, token, **method):
         """rcpay for a payment of an active series, then the notification
         Robokassa sends for the charge."""
-        self.expect_info(payment_id, 1, recurring=series, method_recurring="on")
+        self.expect_info(payment_id, 1, recurring=series, method_recurring="on", **method)
         self.expect_series(series, 1, token=token)
         self.mgrctl.expect("payment.setinpay", [("elid", payment_id)], answer("ok"))
-        self.expect_info(payment_id, 2, recurring=series, method_recurring="on")
+        self.expect_info(payment_id, 2, recurring=series, method_recurring="on", **method)
         self.expect_setpaid(payment_id, re_child_info(payment_id))
 
     def operations(self, inv_id):
@@ -78,15 +78,19 @@ class Series(PanelRecurring):
         self.assertEqual(form.fields["InvId"], str(first))
         self.assertTrue(self.operations(first)[-1]["recurring"])
 
-        for child in (3202, 3203):
+        # The second charge carries the method's receipt: Robokassa checks
+        # it in the charge's signature as in the payment form's.
+        receipts = ({}, {"tax": "vat20", "payment_object": "service"})
+        for child, receipt in zip((3202, 3203), receipts):
             self.mgrctl.expect_nothing()
-            self.expect_charge(child, series, first)
+            self.expect_charge(child, series, first, **receipt)
             result = self.rcpay(child)
             self.assertEqual(result.stdout.strip(), f"OK{child}")
             self.assert_protocol_done()
             charges = self.operations(child)
             self.assertEqual(len(charges), 1)
             self.assertEqual(charges[0]["parent"], str(first))
+            self.assertEqual("Receipt" in charges[0]["params"], bool(receipt))
             self.assertEqual(self.journal_verdicts(child), ["credited"])
         self.assertEqual(self.journal_verdicts(first), ["credited"])
 
