@@ -44,7 +44,10 @@ void command_method_add(Context& ctx) {
                                        {"hash-algorithm", "hash_algorithm"},
                                        {"inc-curr-label", "inc_curr_label"},
                                        {"gateway-url", "gateway_url"},
-                                       {"payment-lifetime", "payment_lifetime"}};
+                                       {"payment-lifetime", "payment_lifetime"},
+                                       {"sno", "sno"},
+                                       {"tax", "tax"},
+                                       {"payment-object", "payment_object"}};
     MethodFields fields = cli::fields_from_options(ctx, mapping);
     // The two switches are flags on the command line, checkboxes in the form.
     fields["test_mode"] = cli::flag(ctx, "test-mode") ? "on" : "off";
@@ -99,6 +102,15 @@ void command_method_show(Context& ctx) {
             << "recurring:      " << (s.recurring ? "on" : "off") << "\n"
             << "inc_curr_label: " << s.inc_curr_label << "\n"
             << "gateway_url:    " << effective_gateway_url(s) << "\n"
+            << "receipt:        "
+            << (s.receipt_tax.empty()
+                    ? std::string("(none)")
+                    : "tax " + s.receipt_tax + ", sno " +
+                          (s.receipt_sno.empty() ? "(cabinet's)" : s.receipt_sno) +
+                          ", payment_object " +
+                          (s.receipt_payment_object.empty() ? "(not set)"
+                                                            : s.receipt_payment_object))
+            << "\n"
             << "\n"
             << "Paste into Robokassa's cabinet (My shops -> Technical settings):\n"
             << "  Hash algorithm: " << algorithm << "\n"

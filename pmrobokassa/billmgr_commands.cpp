@@ -23,14 +23,19 @@ void command_config(Context& ctx) {
                "<pmvalidate>on</pmvalidate>"
                "<checkpay>on</checkpay>";
     if (panel) {
-        // BILLmanager's own refund of its payments: rfset. Standalone, the
-        // store's payments are refunded with `refund` by the admin;
-        // BILLmanager has nothing there to drive, so nothing is offered.
-        ctx.out << "<refund>on</refund><rfset>on</rfset>";
+        // BILLmanager's own refund of its payments (rfset), and auto-payments
+        // as it drives them: the customer sets a series up through
+        // recurring_script, the panel runs rcpay for each payment.
+        // Standalone the store's payments are refunded and charged by the
+        // admin (`refund`, `rcpay --parent`): BILLmanager has nothing there
+        // to drive, so nothing is offered.
+        ctx.out << "<refund>on</refund><rfset>on</rfset><recurring>on</recurring><rcpay>on</rcpay>";
     }
-    ctx.out << "</feature>"
-               "<param><payment_script>/mancgi/rkpayment</payment_script></param>"
-               "</doc>\n";
+    ctx.out << "</feature><param><payment_script>/mancgi/rkpayment</payment_script>";
+    if (panel) {
+        ctx.out << "<recurring_script>/mancgi/rkrecurring</recurring_script>";
+    }
+    ctx.out << "</param></doc>\n";
 }
 
 void require_standalone(const Context& ctx, const char* command) {

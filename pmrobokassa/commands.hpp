@@ -24,9 +24,10 @@ void command_payment_list(Context& ctx);
 void command_journal_list(Context& ctx);
 void command_journal_show(Context& ctx);
 
-// refund and rcpay work on the store's own payments: in panel mode
-// (billing = panel) BILLmanager keeps them, so these refuse (exit 2) rather
-// than answer "no payment" about a payment that exists in the panel.
+// refund works on the store's own payments: in panel mode (billing =
+// panel) BILLmanager keeps them, so it refuses (exit 2) rather than answer
+// "no payment" about a payment that exists in the panel. rcpay charges the
+// store's payments standalone and the panel's in panel mode.
 void require_standalone(const Context& ctx, const char* command);
 
 // Calls to Robokassa on the admin's behalf.

@@ -3,6 +3,8 @@
 #include "commands.hpp"
 #include "robokassa/method_store.hpp"
 #include "robokassa/payment_book.hpp"
+#include "robokassa/receipt.hpp"
+#include "robokassa/recurring.hpp"
 #include "robokassa/robokassa_api.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
@@ -252,6 +254,10 @@ void rfset(Context& ctx) {
         request.amount = refund.amount;
         request.item_name = payment.description.empty() ? "Payment " + std::to_string(payment.id)
                                                         : payment.description;
+        // The receipt rkpayment sent for it, rebuilt from the same method
+        // settings: the refund's receipt mirrors its line and VAT rate.
+        request.receipt = receipt_from_settings(payment, booked.settings);
+        request.paid = payment.amount;
         answer = create_refund(ctx.config, request, booked.settings.password3);
     } catch (...) {
         sql::Transaction tx(store.db());
@@ -271,6 +277,31 @@ void rfset(Context& ctx) {
               format_amount(refund.amount) + " " + to_string(state) + " (request " +
               answer.request_id + ")");
     ctx.out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc><ok/></doc>\n";
+}
+
+// BILLmanager's rcpay: the panel's payment, charged as its series says.
+void panel_rcpay(Context& ctx) {
+    if (ctx.options.count("parent") != 0) {
+        throw bad_input("--parent", "is not used in panel mode (billing = panel): the panel names "
+                                    "the payment's series");
+    }
+    Store store = cli::open_store(ctx);
+    const std::string& text = cli::required_option(ctx, "payment");
+    PaymentId id = parse_payment_id(text, "--payment");
+    RecurringChargeResult result = charge_panel_payment(ctx.config, store, id);
+    switch (result.outcome) {
+    case RecurringCharge::charged:
+        ctx.out << "OK" << id << "\n";
+        break;
+    case RecurringCharge::declined:
+        // Done as far as the panel goes: the payment is cancelled there.
+        ctx.out << "declined: " << result.reason << "\n";
+        break;
+    case RecurringCharge::already_charged:
+        log::info("payment " + text + ": rcpay repeated; Robokassa was asked once already");
+        ctx.out << "already charged: " << id << "\n";
+        break;
+    }
 }
 
 } // namespace
@@ -315,7 +346,10 @@ void follow_up_refunds(Context& ctx, Store& store, std::string& report, int& fai
 }
 
 void command_rcpay(Context& ctx) {
-    require_standalone(ctx, "rcpay");
+    if (ctx.config.billing == Config::Billing::panel) {
+        panel_rcpay(ctx);
+        return;
+    }
     Store store = cli::open_store(ctx);
     Payment child = require_payment(store, cli::required_option(ctx, "payment"), "--payment");
     Payment parent = require_payment(store, cli::required_option(ctx, "parent"), "--parent");
@@ -344,7 +378,11 @@ void command_rcpay(Context& ctx) {
     }
     // The charge's result arrives through rkresult like any payment's; if
     // this call fails the child stays in pay for checkpay to settle.
-    charge_recurring(ctx.config, method.settings, child, parent.id);
+    RecurringAnswer answer = charge_recurring(ctx.config, method.settings, child, parent.id);
+    if (!answer.accepted) {
+        throw Error(ErrorKind::upstream, "",
+                    "Robokassa refused the recurring charge: " + answer.reason);
+    }
     log::info("payment " + std::to_string(child.id) + ": recurring charge of parent " +
               std::to_string(parent.id) + " requested");
     ctx.out << "OK" << child.id << "\n";

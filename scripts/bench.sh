@@ -43,7 +43,7 @@ fi
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DPMROBOKASSA_ENABLE_BENCH=ON \
     -DPMROBOKASSA_ENABLE_TESTING=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j "$JOBS" --target rkresult rkpayment rksuccess rkfail pmrobokassa \
+cmake --build "$BUILD_DIR" -j "$JOBS" --target rkresult rkpayment rksuccess rkfail rkrecurring pmrobokassa \
     baseline_cgi baseline_cgi_static hello_cgi hello_cgi_pie evp_floor contract_floor \
     rkresult_nopie rk_micro_bench
 exec python3 bench/run.py --bin "$BUILD_DIR/bin" "$@"

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 build_dir=${PMROBOKASSA_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" -j2 --target pmrobokassa rkpayment rkresult rksuccess rkfail
+cmake --build "$build_dir" -j2 --target pmrobokassa rkpayment rkresult rksuccess rkfail rkrecurring
 exec python3 scripts/demo.py --bin "$build_dir/bin" "$@"

@@ -178,6 +178,34 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_by_payment ON refunds (payment_id);
 )sql",
+    // 7: the method's receipt settings (taxation system, VAT rate, payment
+    // object), from which rkpayment builds a receipt for a payment that
+    // brings none (every payment in panel mode). Empty: no receipt.
+    R"sql(
+ALTER TABLE robokassa_methods ADD COLUMN receipt_sno TEXT NOT NULL DEFAULT '';
+ALTER TABLE robokassa_methods ADD COLUMN receipt_tax TEXT NOT NULL DEFAULT '';
+ALTER TABLE robokassa_methods ADD COLUMN receipt_payment_object TEXT NOT NULL DEFAULT '';
+)sql",
+    // 8: panel-mode auto-payments. The first payment of each series whose
+    // token (its InvId) rkresult saves in the panel once it is credited; and
+    // every charge rcpay asked Robokassa for, recorded before the call so
+    // that a repeated rcpay never charges a payment twice.
+    R"sql(
+CREATE TABLE recurring_setups (
+    payment_id   INTEGER PRIMARY KEY,
+    recurring_id INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    saved_at     INTEGER
+);
+CREATE TABLE recurring_charges (
+    payment_id   INTEGER PRIMARY KEY,
+    parent_id    INTEGER NOT NULL,
+    outcome      TEXT NOT NULL DEFAULT 'requested'
+                 CHECK (outcome IN ('requested', 'accepted', 'declined')),
+    requested_at INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr int k_schema_version = sizeof(k_migrations) / sizeof(k_migrations[0]);
@@ -433,6 +461,62 @@ void Store::remember_panel_in_pay(sql::Transaction& tx, PaymentId id) {
 void Store::forget_panel_in_pay(sql::Transaction& tx, PaymentId id) {
     require(tx);
     m_db.prepare("DELETE FROM panel_in_pay WHERE payment_id = ?").bind(1, id).run();
+}
+
+void Store::remember_recurring_setup(sql::Transaction&, PaymentId first,
+                                     std::int64_t recurring_id) {
+    // A customer who opens the set-up again starts it over for that series.
+    m_db.prepare("INSERT INTO recurring_setups (payment_id, recurring_id, created_at) "
+                 "VALUES (?, ?, ?) ON CONFLICT (payment_id) DO UPDATE SET "
+                 "recurring_id = excluded.recurring_id WHERE saved_at IS NULL")
+        .bind(1, first)
+        .bind(2, recurring_id)
+        .bind(3, now())
+        .run();
+}
+
+std::optional<std::int64_t> Store::unsaved_recurring_setup(sql::Transaction&, PaymentId first) {
+    auto st = m_db.prepare(
+        "SELECT recurring_id FROM recurring_setups WHERE payment_id = ? AND saved_at IS NULL");
+    st.bind(1, first);
+    if (!st.step()) {
+        return std::nullopt;
+    }
+    return st.column_int64(0);
+}
+
+void Store::mark_recurring_saved(sql::Transaction&, PaymentId first) {
+    m_db.prepare("UPDATE recurring_setups SET saved_at = ? WHERE payment_id = ?")
+        .bind(1, now())
+        .bind(2, first)
+        .run();
+}
+
+bool Store::claim_recurring_charge(sql::Transaction&, PaymentId payment, PaymentId parent) {
+    std::int64_t t = now();
+    m_db.prepare("INSERT OR IGNORE INTO recurring_charges (payment_id, parent_id, requested_at, "
+                 "updated_at) VALUES (?, ?, ?, ?)")
+        .bind(1, payment)
+        .bind(2, parent)
+        .bind(3, t)
+        .bind(4, t)
+        .run();
+    return m_db.changes() == 1;
+}
+
+bool Store::has_recurring_charge(PaymentId payment) {
+    auto st = m_db.prepare("SELECT 1 FROM recurring_charges WHERE payment_id = ?");
+    st.bind(1, payment);
+    return st.step();
+}
+
+void Store::set_recurring_charge_outcome(sql::Transaction&, PaymentId payment,
+                                         const std::string& outcome) {
+    m_db.prepare("UPDATE recurring_charges SET outcome = ?, updated_at = ? WHERE payment_id = ?")
+        .bind(1, outcome)
+        .bind(2, now())
+        .bind(3, payment)
+        .run();
 }
 
 std::vector<PaymentId> Store::panel_in_pay(std::int64_t min_age_seconds) {

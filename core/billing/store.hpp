@@ -144,6 +144,22 @@ public:
     void forget_panel_in_pay(sql::Transaction& tx, PaymentId id);
     std::vector<PaymentId> panel_in_pay(std::int64_t min_age_seconds);
 
+    // Panel mode, auto-payments. A first payment whose form carried
+    // Recurring=true for the panel's series `recurring_id`: once it is
+    // credited, its InvId is the series' token to save in the panel.
+    void remember_recurring_setup(sql::Transaction& tx, PaymentId first, std::int64_t recurring_id);
+    // The series whose token is still to be saved for `first`, if any.
+    std::optional<std::int64_t> unsaved_recurring_setup(sql::Transaction& tx, PaymentId first);
+    void mark_recurring_saved(sql::Transaction& tx, PaymentId first);
+    // The one charge of a panel payment through Robokassa's recurring
+    // interface: false when one was recorded already (the payment must not
+    // be charged again). Recorded before the call, under the write lock.
+    bool claim_recurring_charge(sql::Transaction& tx, PaymentId payment, PaymentId parent);
+    bool has_recurring_charge(PaymentId payment);
+    // accepted, declined (Robokassa answered no) or requested (no answer).
+    void set_recurring_charge_outcome(sql::Transaction& tx, PaymentId payment,
+                                      const std::string& outcome);
+
     // Transitions, one per edge of BILLmanager's state machine. Each takes
     // the caller's transaction and records the change in the history.
     // Throws not_found for an unknown id.

@@ -1,5 +1,6 @@
 #include "robokassa/method_settings.hpp"
 
+#include "robokassa/receipt.hpp"
 #include "util/config.hpp"
 #include "util/error.hpp"
 
@@ -150,6 +151,10 @@ MethodSettings parse_method_settings(const MethodFields& fields) {
                         "must be an https:// URL (http:// only for a loopback host)");
     }
     s.payment_lifetime_hours = parse_payment_lifetime(field("payment_lifetime"));
+    s.receipt_sno = field("sno");
+    s.receipt_tax = field("tax");
+    s.receipt_payment_object = field("payment_object");
+    check_receipt_settings(s.receipt_sno, s.receipt_tax, s.receipt_payment_object);
     return s;
 }
 

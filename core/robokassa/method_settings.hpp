@@ -25,6 +25,12 @@ struct MethodSettings {
     // How long a payment link stays payable at Robokassa (ExpirationDate);
     // 0: no limit.
     int payment_lifetime_hours = 0;
+    // The receipt (54-FZ) built from a payment that brings none of its own:
+    // Robokassa's codes of the taxation system, the VAT rate and the payment
+    // object. Empty tax: no receipt is built.
+    std::string receipt_sno;
+    std::string receipt_tax;
+    std::string receipt_payment_object;
 };
 
 inline constexpr int k_max_payment_lifetime_hours = 720;
@@ -37,10 +43,21 @@ inline constexpr const char* k_default_gateway_url =
 using MethodFields = std::map<std::string, std::string>;
 
 // Those field names, in form order.
-inline constexpr const char* k_method_fields[] = {
-    "shop_id",        "password1",      "password2",      "test_password1",
-    "test_password2", "password3",      "hash_algorithm", "test_mode",
-    "recurring",      "inc_curr_label", "gateway_url",    "payment_lifetime"};
+inline constexpr const char* k_method_fields[] = {"shop_id",
+                                                  "password1",
+                                                  "password2",
+                                                  "test_password1",
+                                                  "test_password2",
+                                                  "password3",
+                                                  "hash_algorithm",
+                                                  "test_mode",
+                                                  "recurring",
+                                                  "inc_curr_label",
+                                                  "gateway_url",
+                                                  "payment_lifetime",
+                                                  "sno",
+                                                  "tax",
+                                                  "payment_object"};
 
 // Parses and checks the method form's rules in form order; throws
 // bad_input naming the first bad field. The one code path for pmvalidate

@@ -9,7 +9,8 @@ namespace {
 const char* const k_method_columns =
     "SELECT m.id, m.name, r.shop_id, r.password1, r.password2, r.password3, r.hash_algorithm, "
     "r.test_mode, r.inc_curr_label, r.gateway_url, r.recurring, r.test_password1, "
-    "r.test_password2, r.payment_lifetime FROM methods m "
+    "r.test_password2, r.payment_lifetime, r.receipt_sno, r.receipt_tax, "
+    "r.receipt_payment_object FROM methods m "
     "JOIN robokassa_methods r ON r.method_id = m.id WHERE m.module = 'pmrobokassa' ";
 
 Method read_method(const sql::Statement& st) {
@@ -33,6 +34,9 @@ Method read_method(const sql::Statement& st) {
     m.settings.test_password1 = st.column_text(11);
     m.settings.test_password2 = st.column_text(12);
     m.settings.payment_lifetime_hours = st.column_int(13);
+    m.settings.receipt_sno = st.column_text(14);
+    m.settings.receipt_tax = st.column_text(15);
+    m.settings.receipt_payment_object = st.column_text(16);
     return m;
 }
 
@@ -44,8 +48,9 @@ MethodId add_method(Store& store, const std::string& name, const MethodSettings&
     store.db()
         .prepare("INSERT INTO robokassa_methods (method_id, shop_id, password1, password2, "
                  "password3, test_password1, test_password2, hash_algorithm, test_mode, "
-                 "inc_curr_label, gateway_url, recurring, payment_lifetime) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 "inc_curr_label, gateway_url, recurring, payment_lifetime, receipt_sno, "
+                 "receipt_tax, receipt_payment_object) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, id)
         .bind(2, s.shop_id)
         .bind(3, s.password1)
@@ -59,6 +64,9 @@ MethodId add_method(Store& store, const std::string& name, const MethodSettings&
         .bind(11, s.gateway_url)
         .bind(12, s.recurring ? 1 : 0)
         .bind(13, s.payment_lifetime_hours)
+        .bind(14, s.receipt_sno)
+        .bind(15, s.receipt_tax)
+        .bind(16, s.receipt_payment_object)
         .run();
     tx.commit();
     return id;

@@ -93,6 +93,26 @@ std::string panel_session(const CgiRequest& request) {
     return "";
 }
 
+// whoami as the customer's session: a signed-in user or 403. This is the
+// one call that carries the session (in mgrctl's argv: BILLmanager
+// documents no other channel, see docs/panel-mode.md).
+void check_panel_session(const Mgrctl& mgrctl, const CgiRequest& request) {
+    std::string session = panel_session(request);
+    if (!is_session_id(session)) {
+        throw Error(ErrorKind::forbidden, "auth",
+                    "open the payment from the billing panel (no panel session)");
+    }
+    pt::ptree doc = mgrctl.call("whoami", {{"auth", session}});
+    std::string error = error_type(doc);
+    if (error.empty() && whoami_names_a_user(doc)) {
+        return;
+    }
+    if (!error.empty() && error != "auth" && error != "access") {
+        throw Error(ErrorKind::upstream, "", "whoami: " + error_summary(doc));
+    }
+    throw Error(ErrorKind::forbidden, "auth", "the panel session is not signed in");
+}
+
 class PanelBook final : public PaymentBook {
 public:
     PanelBook(Mgrctl mgrctl, StoreAccess store)
@@ -116,12 +136,7 @@ public:
         // checked on its own (whoami), and the payment is read as the
         // module. A client's session need not see the method's private
         // fields (Password #1 is one), so it never reads the payment.
-        std::string session = panel_session(request);
-        if (!is_session_id(session)) {
-            throw Error(ErrorKind::forbidden, "auth",
-                        "open the payment from the billing panel (no panel session)");
-        }
-        check_session(session);
+        check_panel_session(m_mgrctl, request);
         return find(id, "elid");
     }
 
@@ -171,6 +186,10 @@ public:
             break;
         }
         m_store().forget_panel_in_pay(tx, payment.id);
+        if (settlement == Settlement::credited ||
+            (settlement == Settlement::duplicate && payment.status == PaymentStatus::paid)) {
+            save_series_token(tx, payment.id);
+        }
         return settlement;
     }
 
@@ -194,19 +213,21 @@ public:
     }
 
 private:
-    // whoami as the customer's session: a signed-in user or 403. This is
-    // the one call that carries the session (in mgrctl's argv: BILLmanager
-    // documents no other channel, see docs/panel-mode.md).
-    void check_session(const std::string& session) {
-        pt::ptree doc = m_mgrctl.call("whoami", {{"auth", session}});
-        std::string error = error_type(doc);
-        if (error.empty() && whoami_names_a_user(doc)) {
+    // The first payment of an auto-payment series is paid: its InvId is the
+    // token Robokassa charges the series by, saved in the panel now (and on
+    // a repeat of the notification, if the panel did not take it before).
+    void save_series_token(sql::Transaction& tx, PaymentId first) {
+        auto series = m_store().unsaved_recurring_setup(tx, first);
+        if (!series) {
             return;
         }
-        if (!error.empty() && error != "auth" && error != "access") {
-            throw Error(ErrorKind::upstream, "", "whoami: " + error_summary(doc));
-        }
-        throw Error(ErrorKind::forbidden, "auth", "the panel session is not signed in");
+        // status 1: the series is active (bill_util.php's rsActive).
+        change(
+            "payment.recurring.saveinfo",
+            {{"elid", std::to_string(*series)}, {"status", "1"}, {"token", std::to_string(first)}});
+        m_store().mark_recurring_saved(tx, first);
+        log::info("payment " + std::to_string(first) + " starts auto-payment series " +
+                  std::to_string(*series));
     }
 
     // A status change: anything but a clean answer is a failure the caller
@@ -298,6 +319,14 @@ BookedPayment parse_payment_info(const pt::ptree& doc, PaymentId id, const char*
         }
         booked.manager_url = *url;
     }
+    if (auto series = node->get_optional<std::string>("recurring");
+        series && !series->empty() && *series != "0") {
+        try {
+            booked.recurring_id = parse_payment_id(*series, "recurring");
+        } catch (const Error&) {
+            throw Error(ErrorKind::upstream, "", "payment.info's recurring is not an id");
+        }
+    }
     payment.description = node->get<std::string>("description", "");
     payment.email = node->get<std::string>("useremail", "");
 
@@ -360,12 +389,16 @@ std::vector<PaymentId> listed_payment_ids(const pt::ptree& doc) {
     return ids;
 }
 
-namespace {
-
 Mgrctl panel_mgrctl(const Config& config) {
     return Mgrctl(config.mgrctl.empty() ? mgr5_root() + "/sbin/mgrctl" : config.mgrctl,
                   config.mgrctl_timeout);
 }
+
+void require_panel_session(const Config& config, const CgiRequest& request) {
+    check_panel_session(panel_mgrctl(config), request);
+}
+
+namespace {
 
 pt::ptree listing(const Mgrctl& mgrctl, const char* function, const Mgrctl::Params& params) {
     pt::ptree doc = mgrctl.call(function, params);

@@ -23,6 +23,9 @@ struct BookedPayment {
     // The panel's own public URL as payment.info gives it (panel mode); the
     // return pages send the customer there.
     std::optional<std::string> manager_url;
+    // The panel's auto-payment series the payment belongs to (payment.info's
+    // `recurring`), when it names one.
+    std::optional<std::int64_t> recurring_id;
 };
 
 // Robokassa's payment interface takes OutSum in roubles and documents no
@@ -79,6 +82,14 @@ std::unique_ptr<PaymentBook> open_book(const Config& config, StoreAccess store);
 // Exposed for the tests.
 BookedPayment parse_payment_info(const boost::property_tree::ptree& doc, PaymentId id,
                                  const char* field);
+
+// Panel mode: the customer's panel session (`auth`, else the billmgrses5
+// cookie) must be signed in, as whoami says; throws forbidden otherwise,
+// upstream when the panel fails. The one call that carries the session.
+void require_panel_session(const Config& config, const CgiRequest& request);
+
+// The panel's mgrctl as the configuration names it.
+Mgrctl panel_mgrctl(const Config& config);
 
 // Whether whoami's answer names a signed-in user (`<user id="N">`).
 bool whoami_names_a_user(const boost::property_tree::ptree& doc);

@@ -3,7 +3,9 @@
 #include "cgi/pages.hpp"
 #include "cgi/payment_link.hpp"
 #include "robokassa/payment_book.hpp"
+#include "robokassa/receipt.hpp"
 #include "robokassa/signature.hpp"
+#include "util/config.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
@@ -31,7 +33,8 @@ void hidden(std::string& html, const char* name, const std::string& value) {
 
 // The form Robokassa's Index.aspx expects. Receipt is sent URL-encoded and
 // signed in that same form, as Robokassa's interface prescribes.
-Page payment_page(Language language, const Payment& payment, const MethodSettings& settings) {
+Page payment_page(Language language, const Payment& payment, const MethodSettings& settings,
+                  bool first_of_series) {
     const std::string out_sum = format_amount(payment.amount);
     const std::string inv_id = std::to_string(payment.id);
     const std::string receipt = payment.receipt.empty() ? "" : percent_encode(payment.receipt);
@@ -74,7 +77,7 @@ Page payment_page(Language language, const Payment& payment, const MethodSetting
         hidden(form, "ExpirationDate",
                expiration_date(std::time(nullptr), settings.payment_lifetime_hours));
     }
-    if (settings.recurring && !payment.parent_id) {
+    if (first_of_series) {
         hidden(form, "Recurring", "true");
     }
     form += "<button type=\"submit\">" + std::string(text(language, Text::continue_button)) +
@@ -95,19 +98,14 @@ Reply unsupported_currency_reply(Language language, const Payment& payment) {
 
 } // namespace
 
-Reply handle_payment(const CgiInput& input, CgiContext& context) {
-    // GET or POST: a panel may open payment_script either way.
-    CgiRequest request = parse_cgi_request(input);
-    Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
-    auto opened = open_book(context.config(), context.store_access());
-    PaymentBook& book = *opened;
-    BookedPayment booked = book.find_linked(request);
+Reply payment_form_reply(Language language, PaymentBook& book, BookedPayment booked,
+                         CgiContext& context, const FormOptions& options) {
     Payment& payment = booked.payment;
     const PaymentId id = payment.id;
     if (is_payable(payment.status)) {
         // Before 1 -> 2: a payment no form can be sent for stays new.
         try {
-            require_rouble_payment(payment, "rkpayment");
+            require_rouble_payment(payment, options.who);
         } catch (const Error& e) {
             if (e.kind() != ErrorKind::conflict) {
                 throw;
@@ -120,7 +118,10 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     // payment on checkpay's list.
     if (payment.status == PaymentStatus::created || payment.status == PaymentStatus::in_pay) {
         sql::Transaction tx(context.store().db());
-        Transition moved = book.mark_in_pay(tx, payment, "rkpayment");
+        Transition moved = book.mark_in_pay(tx, payment, options.who);
+        if (moved != Transition::refused && options.on_in_pay) {
+            options.on_in_pay(tx, payment);
+        }
         tx.commit();
         if (moved == Transition::applied) {
             log::info("payment " + std::to_string(id) + " in pay");
@@ -134,11 +135,33 @@ Reply handle_payment(const CgiInput& input, CgiContext& context) {
     }
     switch (payment.status) {
     case PaymentStatus::in_pay:
-        log::info("payment " + std::to_string(id) + ": form sent to the gateway");
-        return html_reply(200, payment_page(language, payment, booked.settings));
+        if (payment.receipt.empty()) {
+            // A panel payment never brings one; a standalone payment may.
+            payment.receipt = receipt_from_settings(payment, booked.settings);
+        }
+        log::info("payment " + std::to_string(id) + ": form sent to the gateway" +
+                  (options.first_of_series ? " (first of a recurring series)" : ""));
+        return html_reply(
+            200, payment_page(language, payment, booked.settings, options.first_of_series));
     default:
         return closed_payment_reply(language, payment);
     }
+}
+
+Reply handle_payment(const CgiInput& input, CgiContext& context) {
+    // GET or POST: a panel may open payment_script either way.
+    CgiRequest request = parse_cgi_request(input);
+    Language language = choose_language(nullptr, request.cookie_header, request.accept_language);
+    auto opened = open_book(context.config(), context.store_access());
+    BookedPayment booked = opened->find_linked(request);
+    FormOptions options;
+    // Standalone, the method's switch makes every first payment one that
+    // rcpay --parent can charge again. In the panel a series starts only
+    // through rkrecurring, which saves its token there: a Recurring=true
+    // the panel never learns of would start a series nothing can charge.
+    options.first_of_series = context.config().billing == Config::Billing::standalone &&
+                              booked.settings.recurring && !booked.payment.parent_id;
+    return payment_form_reply(language, *opened, std::move(booked), context, options);
 }
 
 } // namespace rk

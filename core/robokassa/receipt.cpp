@@ -22,6 +22,26 @@ constexpr std::array<std::string_view, 7> k_payment_method = {
     "full_prepayment", "prepayment", "advance",       "full_payment",
     "partial_payment", "credit",     "credit_payment"};
 
+// Robokassa's list of payment objects (Фискализация, payment_object).
+constexpr std::array<std::string_view, 18> k_payment_object = {"commodity",
+                                                               "excise",
+                                                               "job",
+                                                               "service",
+                                                               "gambling_bet",
+                                                               "gambling_prize",
+                                                               "lottery",
+                                                               "lottery_prize",
+                                                               "intellectual_activity",
+                                                               "payment",
+                                                               "agent_commission",
+                                                               "composite",
+                                                               "resort_fee",
+                                                               "another",
+                                                               "property_right",
+                                                               "non-operating_gain",
+                                                               "insurance_premium",
+                                                               "sales_tax"};
+
 template <std::size_t N>
 bool one_of(const std::array<std::string_view, N>& list, const std::string& value) {
     return std::find(list.begin(), list.end(), value) != list.end();
@@ -115,6 +135,92 @@ std::string normalise_receipt(std::string_view json_text, Kopecks amount, std::s
                                   format_amount(amount));
     }
     return json::dump(receipt);
+}
+
+void check_receipt_settings(const std::string& sno, const std::string& tax,
+                            const std::string& payment_object) {
+    if (!sno.empty() && !one_of(k_sno, sno)) {
+        throw bad_input("sno", "must be one of osn, usn_income, usn_income_outcome, esn, patent");
+    }
+    if (!tax.empty() && !one_of(k_tax, tax)) {
+        throw bad_input("tax", "must be one of Robokassa's tax codes (none, vat0, vat5, vat7, "
+                               "vat10, vat20, vat22, vat105, vat107, vat110, vat120, vat122)");
+    }
+    if (!payment_object.empty() && !one_of(k_payment_object, payment_object)) {
+        throw bad_input("payment_object",
+                        "must be one of Robokassa's payment objects (service, commodity, "
+                        "payment, …)");
+    }
+    // Without the VAT rate there is no receipt to send: a taxation system or
+    // payment object alone would look configured and change nothing.
+    if (tax.empty() && !sno.empty()) {
+        throw bad_input("sno", "needs the VAT rate (tax) set too");
+    }
+    if (tax.empty() && !payment_object.empty()) {
+        throw bad_input("payment_object", "needs the VAT rate (tax) set too");
+    }
+}
+
+namespace {
+
+Value string_value(std::string text) {
+    Value v;
+    v.type = Value::Type::string;
+    v.text = std::move(text);
+    return v;
+}
+
+Value number_value(std::string literal) {
+    Value v;
+    v.type = Value::Type::number;
+    v.text = std::move(literal);
+    return v;
+}
+
+// At most `limit` characters of UTF-8 text, never cutting one in half.
+std::string utf8_prefix(const std::string& text, std::size_t limit) {
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+            if (chars == limit) {
+                return text.substr(0, i);
+            }
+            ++chars;
+        }
+    }
+    return text;
+}
+
+} // namespace
+
+std::string receipt_from_settings(const Payment& payment, const MethodSettings& settings) {
+    if (settings.receipt_tax.empty()) {
+        return "";
+    }
+    Value item;
+    item.type = Value::Type::object;
+    std::string name = payment.description;
+    if (name.empty() || has_control_chars(name) || !is_valid_utf8(name)) {
+        name = "Payment " + std::to_string(payment.id);
+    }
+    item.members.emplace_back("name", string_value(utf8_prefix(name, 128)));
+    item.members.emplace_back("quantity", number_value("1"));
+    item.members.emplace_back("sum", number_value(format_amount(payment.amount)));
+    item.members.emplace_back("tax", string_value(settings.receipt_tax));
+    if (!settings.receipt_payment_object.empty()) {
+        item.members.emplace_back("payment_object", string_value(settings.receipt_payment_object));
+    }
+    Value receipt;
+    receipt.type = Value::Type::object;
+    if (!settings.receipt_sno.empty()) {
+        receipt.members.emplace_back("sno", string_value(settings.receipt_sno));
+    }
+    Value items;
+    items.type = Value::Type::array;
+    items.items.push_back(std::move(item));
+    receipt.members.emplace_back("items", std::move(items));
+    // Through the same checks as a receipt given with the payment.
+    return normalise_receipt(json::dump(receipt), payment.amount, "receipt");
 }
 
 } // namespace rk

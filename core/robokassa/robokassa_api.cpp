@@ -6,6 +6,7 @@
 #include "util/http_client.hpp"
 #include "util/json.hpp"
 #include "util/log.hpp"
+#include "util/text.hpp"
 #include "util/xml_input.hpp"
 
 #include <boost/property_tree/ptree.hpp>
@@ -347,8 +348,8 @@ std::string refund_state(const Config& config, const std::string& request_id) {
     return text_member(parse_answer(http_request(state), "Refund/GetState"), "label");
 }
 
-void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,
-                      PaymentId parent_id) {
+RecurringAnswer charge_recurring(const Config& config, const MethodSettings& settings,
+                                 const Payment& child, PaymentId parent_id) {
     const std::string out_sum = format_amount(child.amount);
     const std::string inv_id = std::to_string(child.id);
     const std::string receipt = child.receipt.empty() ? "" : percent_encode(child.receipt);
@@ -372,11 +373,22 @@ void charge_recurring(const Config& config, const MethodSettings& settings, cons
     request.timeout_seconds = config.http_timeout;
     HttpResponse response = http_request(request);
     std::string reply = response.body.substr(0, response.body.find_last_not_of(" \r\n") + 1);
-    if (response.status != 200 || reply != "OK" + inv_id) {
+    if (response.status >= 500 || (response.status != 200 && response.status < 400)) {
+        // Not an answer about the charge: it may have been taken.
         throw Error(ErrorKind::upstream, "",
-                    "Robokassa refused the recurring charge (HTTP " +
-                        std::to_string(response.status) + ")");
+                    "Robokassa's recurring interface answered HTTP " +
+                        std::to_string(response.status));
     }
+    RecurringAnswer answer;
+    answer.accepted = response.status == 200 && reply == "OK" + inv_id;
+    if (!answer.accepted) {
+        std::string first_line = reply.substr(0, reply.find_first_of("\r\n"));
+        answer.reason = xml_safe(first_line.substr(0, 200));
+        if (answer.reason.empty()) {
+            answer.reason = "HTTP " + std::to_string(response.status);
+        }
+    }
+    return answer;
 }
 
 } // namespace rk

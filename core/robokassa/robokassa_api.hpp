@@ -90,9 +90,19 @@ RefundAnswer create_refund(const Config& config, const RefundRequest& request,
 std::string refund_state(const Config& config, const std::string& request_id);
 
 // Robokassa's recurring charge: POST to recurring_url with MerchantLogin,
-// InvoiceID, PreviousInvoiceID, OutSum, Description and the init signature.
-// Robokassa answers "OK<InvoiceID>" and later calls ResultURL as usual.
-void charge_recurring(const Config& config, const MethodSettings& settings, const Payment& child,
-                      PaymentId parent_id);
+// InvoiceID (the child), PreviousInvoiceID (the series' first payment),
+// OutSum, Description, the child's Receipt if any, and SignatureValue
+// signed like the payment form (Password #1). Robokassa answers `OK<InvId>`
+// when it takes the charge (the money then arrives through ResultURL).
+struct RecurringAnswer {
+    bool accepted = false;
+    // Robokassa's own words when it declined (no secrets in them), cut short.
+    std::string reason;
+};
+// An answer Robokassa gave (accepted, or declined: a 4xx, or a 200 that is
+// not OK<InvId>) comes back; no answer, or a server error, throws upstream:
+// the charge may or may not have been taken.
+RecurringAnswer charge_recurring(const Config& config, const MethodSettings& settings,
+                                 const Payment& child, PaymentId parent_id);
 
 } // namespace rk

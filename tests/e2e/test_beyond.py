@@ -346,6 +346,8 @@ class Receipts(Beyond):
             self.assertIn(f"<{feature}>on</{feature}>", config)
         for feature in ("refund", "recurring", "rfset", "rcpay"):
             self.assertNotIn(f"<{feature}>", config)
+        # Panel mode's recurring_script needs the panel to keep the series.
+        self.assertNotIn("recurring_script", config)
 
 
 if __name__ == "__main__":

@@ -297,6 +297,15 @@ class PaymentPage(RkCase):
         self.assertNotIn(b"<form", bad.body)
 
 
+class StandaloneRecurring(RkCase):
+    def test_rkrecurring_is_not_found_without_a_panel_to_keep_the_series(self):
+        # Standalone, a series is the admin's (rcpay --parent).
+        for path in ("/mancgi/rkrecurring?elid=1", "/mancgi/rkrecurring"):
+            response = self.get(path)
+            self.assertEqual(response.status, 404, path)
+            self.assertNotIn(b"<form", response.body)
+
+
 class Currency(RkCase):
     """Robokassa charges roubles: a payment in another currency is never
     sent as the same number of roubles, and roubles never credit it."""

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import unittest
 import urllib.parse
+from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(__file__))
 from rkcase import BIN_DIR, MANAGER_URL, RkCase, digest, rkharness  # noqa: E402
@@ -73,7 +74,8 @@ class PanelMode(RkCase):
                   "shop": SHOP["login"], "password1": SHOP["password1"],
                   "password2": SHOP["password2"], "hash": SHOP["hash"], "test_mode": "on",
                   "gateway": self.emulator.base_url + "/Merchant/Index.aspx",
-                  "email": "ivan@example.com", "password3": ""}
+                  "email": "ivan@example.com", "password3": "", "sno": "", "tax": "",
+                  "payment_object": "", "recurring": "", "method_recurring": "off"}
         values.update(method)
         # The recorded answer is XML: the values go in escaped.
         escaped = {k: str(v).replace("&", "&amp;").replace("<", "&lt;") for k, v in values.items()}
@@ -132,10 +134,12 @@ class Customer(PanelMode):
         self.assertIn("<redirect>on</redirect>", self.config_answer)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", self.config_answer)
         self.assertIn("<checkpay>on</checkpay>", self.config_answer)
-        # Refunds are BILLmanager's rfset; recurring charges are not offered.
-        for feature in ("refund", "rfset"):
+        # Refunds are BILLmanager's rfset; auto-payments its rcpay, set up
+        # through recurring_script.
+        for feature in ("refund", "rfset", "recurring", "rcpay"):
             self.assertIn(f"<{feature}>on</{feature}>", self.config_answer)
-        self.assertNotIn("<recurring>", self.config_answer)
+        self.assertIn("<recurring_script>/mancgi/rkrecurring</recurring_script>",
+                      self.config_answer)
         self.assertTrue(os.path.exists(os.path.join(self.root, "var", "pmrobokassa.db")))
 
     def test_customer_pays_end_to_end_and_the_panel_sees_each_call_once(self):
@@ -303,6 +307,47 @@ class Customer(PanelMode):
         reply = self.post("/mancgi/rkfail", {"OutSum": "990.00", "InvId": "3113"})
         self.assertEqual(reply.status, 502)
         self.assertNotIn("Location", reply.headers)
+        self.assert_protocol_done()
+
+
+class Receipts(PanelMode):
+    def test_a_panel_form_carries_a_receipt_of_the_payment_signed_and_accepted(self):
+        pid = 3140
+        receipt_settings = {"sno": "usn_income", "tax": "vat20", "payment_object": "service"}
+        self.expect_customer(pid, 1, **receipt_settings)
+        self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
+        self.expect_signed_info(pid, 2, **receipt_settings)
+        self.expect_setpaid(pid, re_info(pid))
+
+        form, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        receipt_field = form.fields["Receipt"]
+        receipt = json.loads(urllib.parse.unquote(receipt_field))
+        self.assertEqual(receipt, {"sno": "usn_income", "items": [
+            {"name": "Hosting & domain <b>", "quantity": 1, "sum": 990.00, "tax": "vat20",
+             "payment_object": "service"}]})
+        self.assertEqual(sum(Decimal(str(item["sum"])) for item in receipt["items"]),
+                         Decimal(form.fields["OutSum"]))
+        # Robokassa's init signature with a receipt: MerchantLogin:OutSum:InvId:Receipt:Password#1,
+        # the receipt as it is sent (URL-encoded); the emulator checked the same.
+        self.assertEqual(form.fields["SignatureValue"],
+                         digest("sha256", f"{SHOP['login']}:990.00:{pid}:{receipt_field}:"
+                                          f"{SHOP['password1']}"))
+        self.assertTrue(paid["result"]["accepted"], paid)
+        self.assert_protocol_done()
+
+    def test_a_method_without_a_vat_rate_sends_no_receipt(self):
+        pid = 3141
+        self.expect_customer(pid, 2)
+        form, _ = self.open_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertNotIn("Receipt", form.fields)
+        self.assert_protocol_done()
+
+    def test_receipt_settings_the_panel_holds_wrongly_are_a_server_error(self):
+        pid = 3142
+        self.expect_customer(pid, 1, tax="vat18")
+        page = self.get(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
+        self.assertEqual(page.status, 502, page.body)
+        self.assertNotIn(b"<form", page.body)
         self.assert_protocol_done()
 
 

@@ -47,6 +47,9 @@ VALID = {
     "test_password1": "Test0pass1",
     "test_password2": "Test0pass2",
     "payment_lifetime": "24",
+    "sno": "usn_income",
+    "tax": "vat20",
+    "payment_object": "service",
 }
 REQUIRED = ("shop_id", "password1", "password2")
 PROBE_WORKERS = 4

@@ -24,7 +24,7 @@ from typing import NamedTuple
 HERE = Path(__file__).resolve().parent
 LIGHTTPD_TEMPLATE = HERE / "lighttpd.conf.in"
 EMULATOR_SCRIPT = HERE.parent / "emulator" / "robokassa_emulator.py"
-CGI_NAMES = ("rkpayment", "rkresult", "rksuccess", "rkfail")
+CGI_NAMES = ("rkpayment", "rkresult", "rksuccess", "rkfail", "rkrecurring")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 HTTP_TIMEOUT = 30.0

@@ -885,3 +885,47 @@ TEST_F(StoreTest, JournalFiltersNewestFirstAndPrunesOnlyOldEntries) {
     EXPECT_FALSE(m_store.journal_entry(1));
     EXPECT_EQ(count_rows("payments"), 2);
 }
+
+TEST_F(StoreTest, ReceiptSettingsRoundTrip) {
+    rk::MethodSettings settings = method_settings();
+    settings.receipt_sno = "osn";
+    settings.receipt_tax = "vat20";
+    settings.receipt_payment_object = "service";
+    auto method = find_method(m_store, add_method(m_store, "With receipts", settings));
+    ASSERT_TRUE(method);
+    EXPECT_EQ(method->settings.receipt_sno, "osn");
+    EXPECT_EQ(method->settings.receipt_tax, "vat20");
+    EXPECT_EQ(method->settings.receipt_payment_object, "service");
+}
+
+TEST_F(StoreTest, ARecurringSetupIsSavedOnce) {
+    {
+        rk::sql::Transaction tx(m_store.db());
+        m_store.remember_recurring_setup(tx, 3201, 51);
+        tx.commit();
+    }
+    rk::sql::Transaction tx(m_store.db());
+    EXPECT_EQ(m_store.unsaved_recurring_setup(tx, 3201), 51);
+    EXPECT_FALSE(m_store.unsaved_recurring_setup(tx, 3202));
+    m_store.mark_recurring_saved(tx, 3201);
+    EXPECT_FALSE(m_store.unsaved_recurring_setup(tx, 3201));
+    // A saved series is not moved by a later visit.
+    m_store.remember_recurring_setup(tx, 3201, 99);
+    EXPECT_FALSE(m_store.unsaved_recurring_setup(tx, 3201));
+    tx.commit();
+}
+
+TEST_F(StoreTest, ARecurringChargeIsClaimedOnlyOnce) {
+    EXPECT_FALSE(m_store.has_recurring_charge(3202));
+    {
+        rk::sql::Transaction tx(m_store.db());
+        EXPECT_TRUE(m_store.claim_recurring_charge(tx, 3202, 3201));
+        tx.commit();
+    }
+    EXPECT_TRUE(m_store.has_recurring_charge(3202));
+    rk::sql::Transaction tx(m_store.db());
+    EXPECT_FALSE(m_store.claim_recurring_charge(tx, 3202, 3201));
+    m_store.set_recurring_charge_outcome(tx, 3202, "declined");
+    EXPECT_THROW(m_store.set_recurring_charge_outcome(tx, 3202, "maybe"), std::exception);
+    tx.commit();
+}

@@ -226,3 +226,21 @@ TEST(MethodSettings, PaymentLifetimeIsWholeHoursUpTo720) {
             << bad;
     }
 }
+
+TEST(MethodSettings, ReceiptSettingsAreRobokassasCodesAndNeedTheTax) {
+    rk::MethodSettings none = rk::parse_method_settings(valid_fields());
+    EXPECT_EQ(none.receipt_tax, "");
+    rk::MethodFields full = with(with(with(valid_fields(), "sno", "usn_income"), "tax", "vat20"),
+                                 "payment_object", "service");
+    rk::MethodSettings s = rk::parse_method_settings(full);
+    EXPECT_EQ(s.receipt_sno, "usn_income");
+    EXPECT_EQ(s.receipt_tax, "vat20");
+    EXPECT_EQ(s.receipt_payment_object, "service");
+    EXPECT_EQ(refused_field(with(full, "sno", "simplified")), "sno");
+    EXPECT_EQ(refused_field(with(full, "tax", "vat18")), "tax");
+    EXPECT_EQ(refused_field(with(full, "payment_object", "servise")), "payment_object");
+    // A taxation system or object without the VAT rate would build no receipt.
+    EXPECT_EQ(refused_field(with(full, "tax", "")), "sno");
+    EXPECT_EQ(refused_field(with(with(full, "tax", ""), "sno", "")), "payment_object");
+    EXPECT_EQ(refused_field(with(with(full, "sno", ""), "payment_object", "")), "<accepted>");
+}

@@ -57,7 +57,12 @@ pt::ptree recorded_info(std::map<std::string, std::string> overrides = {}) {
         {"email", "ivan@example.com"},
         {"manager_url", "https://my.panel.example.net/billmgr"},
         {"iso", "RUB"},
-        {"currency_name", "Russian Ruble"}};
+        {"currency_name", "Russian Ruble"},
+        {"sno", ""},
+        {"tax", ""},
+        {"payment_object", ""},
+        {"recurring", ""},
+        {"method_recurring", "off"}};
     for (const auto& [k, v] : overrides) {
         values[k] = v;
     }
@@ -77,6 +82,29 @@ TEST(PaymentInfo, ReadsThePaymentAndItsMethodSettings) {
     EXPECT_EQ(booked.settings.password2, "Pass2word2");
     EXPECT_EQ(booked.settings.hash_algorithm, HashAlgorithm::sha256);
     EXPECT_TRUE(booked.settings.test_mode);
+    EXPECT_EQ(booked.settings.receipt_tax, "");
+}
+
+TEST(PaymentInfo, ReadsTheSeriesAPaymentBelongsTo) {
+    EXPECT_FALSE(parse_payment_info(recorded_info(), 12, "InvId").recurring_id);
+    EXPECT_FALSE(parse_payment_info(recorded_info({{"recurring", "0"}}), 12, "InvId").recurring_id);
+    EXPECT_EQ(parse_payment_info(recorded_info({{"recurring", "51"}}), 12, "InvId").recurring_id,
+              51);
+    try {
+        parse_payment_info(recorded_info({{"recurring", "on"}}), 12, "InvId");
+        ADD_FAILURE() << "accepted a series that is not an id";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::upstream);
+    }
+}
+
+TEST(PaymentInfo, ReadsTheMethodsReceiptSettings) {
+    BookedPayment booked = parse_payment_info(
+        recorded_info({{"sno", "osn"}, {"tax", "vat20"}, {"payment_object", "service"}}), 12,
+        "InvId");
+    EXPECT_EQ(booked.settings.receipt_sno, "osn");
+    EXPECT_EQ(booked.settings.receipt_tax, "vat20");
+    EXPECT_EQ(booked.settings.receipt_payment_object, "service");
 }
 
 TEST(PaymentInfo, ReadsTheCurrencyAndThePanelsOwnUrl) {

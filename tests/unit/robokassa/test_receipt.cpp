@@ -73,3 +73,35 @@ TEST(Receipt, NamesOfMoreThan128CharactersAreRefused) {
         R"({"items": [{"name": ")" + name + R"(x", "quantity": 1, "sum": 1, "tax": "none"}]})";
     EXPECT_NE(refusal(too_long, 100).find("name"), std::string::npos);
 }
+
+TEST(ReceiptFromSettings, OneLineWithTheDescriptionAndTheWholeAmount) {
+    rk::Payment payment;
+    payment.id = 12;
+    payment.amount = 99000;
+    payment.description = "Пополнение счёта";
+    rk::MethodSettings settings;
+    EXPECT_EQ(rk::receipt_from_settings(payment, settings), "") << "no tax set: no receipt";
+    settings.receipt_tax = "vat20";
+    EXPECT_EQ(rk::receipt_from_settings(payment, settings),
+              R"({"items":[{"name":"Пополнение счёта","quantity":1,"sum":990.00,"tax":"vat20"}]})");
+    settings.receipt_sno = "usn_income";
+    settings.receipt_payment_object = "service";
+    payment.description.clear();
+    EXPECT_EQ(rk::receipt_from_settings(payment, settings),
+              R"({"sno":"usn_income","items":[{"name":"Payment 12","quantity":1,"sum":990.00,)"
+              R"("tax":"vat20","payment_object":"service"}]})");
+}
+
+TEST(ReceiptFromSettings, ALongDescriptionIsCutToWholeCharacters) {
+    rk::Payment payment;
+    payment.id = 1;
+    payment.amount = 100;
+    for (int i = 0; i < 100; ++i) {
+        payment.description += "ё";
+    }
+    payment.description += "abcdefghijklmnopqrstuvwxyz0123456789";
+    rk::MethodSettings settings;
+    settings.receipt_tax = "none";
+    std::string receipt = rk::receipt_from_settings(payment, settings);
+    EXPECT_NE(receipt.find("abcdefghijklmnopqrstuvwxyz01\""), std::string::npos) << receipt;
+}
