@@ -4,6 +4,7 @@
 #include "util/config.hpp"
 #include "util/digest.hpp"
 #include "util/text.hpp"
+#include "util/url.hpp"
 
 #include <openssl/evp.h>
 

@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/url.hpp"
 #include "util/xml_input.hpp"
 
 #include <boost/program_options.hpp>

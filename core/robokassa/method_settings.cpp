@@ -3,6 +3,7 @@
 #include "robokassa/receipt.hpp"
 #include "util/config.hpp"
 #include "util/error.hpp"
+#include "util/url.hpp"
 
 namespace rk {
 

@@ -12,6 +12,7 @@
 #include "util/json.hpp"
 #include "util/log.hpp"
 #include "util/text.hpp"
+#include "util/url.hpp"
 
 #include <ctime>
 

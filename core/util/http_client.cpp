@@ -2,6 +2,7 @@
 
 #include "util/config.hpp"
 #include "util/error.hpp"
+#include "util/url.hpp"
 
 #include <curl/curl.h>
 #include <memory>
