@@ -66,7 +66,7 @@ private:
             // Another module's payment (pmstripe): Robokassa cannot pay it.
             throw not_a_robokassa_payment(field, payment.id);
         }
-        return {payment, method->settings, std::nullopt};
+        return {payment, method->settings, std::nullopt, std::nullopt};
     }
 
     StoreAccess m_store;
