@@ -202,8 +202,11 @@ class DebianPackage(unittest.TestCase):
         env = {k: v for k, v in os.environ.items() if k != "MGR5_ROOT"}
         config = run([MODULE, "--command", "config"], env=env)
         self.assertIn("<payment_script>/mancgi/rkpayment</payment_script>", config.stdout)
-        for feature in ("refund", "recurring"):
-            self.assertNotIn(f"<{feature}>", config.stdout)
+        # Panel mode: BILLmanager's refunds (rfset) and auto-payments (rcpay,
+        # set up through recurring_script) are offered.
+        for feature in ("refund", "rfset", "recurring", "rcpay"):
+            self.assertIn(f"<{feature}>on</{feature}>", config.stdout)
+        self.assertIn("<recurring_script>/mancgi/rkrecurring</recurring_script>", config.stdout)
         ET.fromstring(config.stdout)
         refused = run([MODULE, "--command", "pmvalidate"], env=env,
                       input="<doc><shop_id>demo</shop_id><password1>Passw0rd1</password1>"
