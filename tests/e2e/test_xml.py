@@ -301,6 +301,10 @@ class ConfigExample(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("no_such_key", result.stderr)
 
+    # The keys are the source's, not the build's; a sanitizer build carries
+    # thousands of its runtime's strings, one module run each to probe.
+    @unittest.skipIf(os.environ.get("PMROBOKASSA_SANITIZED") == "1",
+                     "checked by the Release suite")
     def test_the_example_names_every_key_the_programs_know(self):
         documented = set(self.example_keys())
         known = self.known_keys(module_strings() | documented)
