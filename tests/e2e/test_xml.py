@@ -156,7 +156,12 @@ class PluginDescription(unittest.TestCase):
     def test_form_fields_and_pmvalidate_agree_both_ways(self):
         form = set(self.xml.form_fields())
         self.assertEqual(len(form), len(self.xml.field_order()), "a field is listed twice")
-        candidates = form | module_option_names() | module_strings()
+        candidates = form | module_option_names()
+        # Every identifier in the binary too (a field pmvalidate checks but
+        # neither form nor --help names), except in a sanitizer build, whose
+        # runtime adds thousands of strings; the Release suite probes them.
+        if os.environ.get("PMROBOKASSA_SANITIZED") != "1":
+            candidates |= module_strings()
         validated = self.validated_fields(candidates)
         self.assertEqual(form - validated, set(), "form fields pmvalidate does not check")
         self.assertEqual(validated - form, set(), "fields pmvalidate checks missing from the form")
