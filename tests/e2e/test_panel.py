@@ -791,19 +791,19 @@ class PanelRefunds(PanelMode):
             "GET", self.emulator.base_url + "/emulator/operations").json()
             if op["inv_id"] == str(pid)][-1]["refunded"]
 
-    def paid(self, pid):
+    def paid(self, pid, **method):
         """A payment the customer paid at Robokassa and rkresult credited."""
-        self.expect_customer(pid, 1)
+        self.expect_customer(pid, 1, **method)
         self.mgrctl.expect("payment.setinpay", [("elid", pid)], answer("ok"))
-        self.expect_signed_info(pid, 2)
+        self.expect_signed_info(pid, 2, **method)
         self.expect_setpaid(pid, re.compile(r"rkresult: .*"))
         _, paid = self.pay_through_gateway(f"/mancgi/rkpayment?elid={pid}&auth={SESSION}")
         self.assertTrue(paid["result"]["accepted"])
         self.assert_protocol_done()
         self.mgrctl.expect_nothing()
 
-    def rfset(self, pid, amount):
-        self.expect_info(pid, 4, password3="PanelPass3")
+    def rfset(self, pid, amount, **method):
+        self.expect_info(pid, 4, password3="PanelPass3", **method)
         doc = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<doc>"
                f"<source_payment>{pid}</source_payment>"
                f"<payment_paymethodamount>-{amount}</payment_paymethodamount>"
@@ -820,6 +820,23 @@ class PanelRefunds(PanelMode):
         rest = self.rfset(pid, "690.00")
         self.assertEqual(rest.returncode, 0, rest.stdout + rest.stderr)
         self.assertEqual(self.refunded_at_robokassa(pid), "990.00")
+        self.assert_protocol_done()
+
+    def test_the_refund_receipt_repeats_the_line_and_vat_rkpayment_sent(self):
+        pid = 3504
+        receipt = {"tax": "vat20", "sno": "usn_income", "payment_object": "service"}
+        self.paid(pid, **receipt)
+        first = self.rfset(pid, "990.00", **receipt)
+        self.assertEqual(first.returncode, 0, first.stdout + first.stderr)
+        op_key = [op for op in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/operations").json()
+            if op["inv_id"] == str(pid)][-1]["op_key"]
+        items = [r["items"] for r in rkharness.http(
+            "GET", self.emulator.base_url + "/emulator/refunds").json()
+            if r["opKey"] == op_key][-1]
+        self.assertEqual(len(items), 1, items)
+        self.assertEqual(items[0]["Tax"], "vat20")
+        self.assertEqual(items[0]["Cost"], 990.0)
         self.assert_protocol_done()
 
     def test_an_over_refund_is_refused_before_any_call(self):
