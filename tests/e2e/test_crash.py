@@ -33,7 +33,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import rkwire  # noqa: E402
 from rkcase import BIN_DIR, FORM_TYPE, RkCase, digest, rkharness  # noqa: E402
 
-PAYMENTS = 250
+# Under the sanitizers every rkresult start costs ~100 ms (the run is CPU
+# bound on 2 cores): a quarter of the load still gives ~140 kills at every
+# stage of a request, which is what ASan/UBSan are here to watch; the
+# Release run keeps the full count for the exactly-once statistics.
+PAYMENTS = 60 if os.environ.get("PMROBOKASSA_SANITIZED") == "1" else 250
 CLIENT_THREADS = 8
 HTTP_TIMEOUT = 20.0
 SEED = int(os.environ.get("RK_CRASH_SEED", "0")) or random.randrange(1, 1 << 30)
@@ -320,7 +324,8 @@ class CrashConsistency(RkCase):
         print("\n\nCrash consistency (kill -9 under load):")
         print(rkwire.markdown_table(["figure", "value"], [[k, v] for k, v in figures.items()]),
               flush=True)
-        self.assertGreaterEqual(len(results), 2000)
+        # Every payment was sent at least eight notifications.
+        self.assertGreaterEqual(len(results), 8 * PAYMENTS)
         self.assertGreater(killer.killed, 0)
 
     def check_credited_once(self, payments, valid_ids, all_paid=False, show=False):
