@@ -41,6 +41,6 @@ cmake -S . -B "$asan_dir" -DCMAKE_BUILD_TYPE=Debug \
   -DPMROBOKASSA_ENABLE_SANITIZER_ADDRESS=ON -DPMROBOKASSA_ENABLE_SANITIZER_UNDEFINED=ON \
   -DPMROBOKASSA_ENABLE_FUZZING=ON "$@"
 cmake --build "$asan_dir" -j2
-ctest --test-dir "$asan_dir" -j2 --output-on-failure -E '^(e2e_test_package|tidy|format|layers)$'
+ctest --test-dir "$asan_dir" -j2 --output-on-failure -E '^(e2e_test_package|tidy|tidy_runner|format|layers)$'
 # Every libFuzzer harness, 8 s each.
 PMROBOKASSA_FUZZ_BUILD_DIR="$asan_dir" bash tests/fuzz/run.sh 8
