@@ -3,7 +3,7 @@
 # and runs each (two at a time) for the given number of seconds; prints the executions and
 # crashes of each. Exit status 1 when any harness crashed.
 #
-#   tests/fuzz/run.sh            # smoke run: every harness x 8 s
+#   tests/fuzz/run.sh            # smoke run: every harness x 5 s
 #   tests/fuzz/run.sh 600        # the longer opt-in run: 10 minutes each
 #   tests/fuzz/run.sh 30 fuzz_rkresult fuzz_form   # some harnesses only
 #
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-seconds=${1:-8}
+seconds=${1:-5}
 shift || true
 all=(fuzz_form fuzz_money fuzz_signature fuzz_request_parser
      fuzz_rkresult fuzz_rkpayment fuzz_rksuccess fuzz_rkfail fuzz_xml)
