@@ -15,9 +15,10 @@ packages=(
   # The same payment through nginx + fcgiwrap and Apache; spawn-fcgi keeps
   # apt from pulling in systemd for fcgiwrap.
   nginx fcgiwrap spawn-fcgi apache2
-  # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes), and the
-  # suite's checks that the tree follows .clang-format and .clang-tidy.
-  clang libclang-rt-14-dev clang-format clang-tidy
+  # libFuzzer harnesses (clang's fuzzer and sanitizer runtimes) and the
+  # linker of that build, and the suite's checks that the tree follows
+  # .clang-format and .clang-tidy.
+  clang libclang-rt-14-dev lld clang-format clang-tidy
   # Building, checking and installing the Debian package.
   debhelper dpkg-dev lintian
 )
