@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake make pkg-config
+  g++ cmake make ninja-build pkg-config
   libboost-program-options-dev libboost-log-dev
   libssl-dev libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev lighttpd curl python3 openssl
