@@ -16,7 +16,7 @@ KeyFields valid(const std::string& mode = "test") {
             {"webhook_secret", "whsec_6g7NTzD9bW7XqdSQ2bGSGhDRvkPbFLcM"}};
 }
 
-std::string refused_field(const KeyFields& fields) {
+std::string refused_key(const KeyFields& fields) {
     auto e = error_from([&] { parse_stripe_keys(fields); });
     if (!e) {
         return "";
@@ -41,10 +41,10 @@ TEST(StripeKeys, AcceptsTestAndLiveSets) {
 TEST(StripeKeys, RefusesMixedModesNamingThePublishableKey) {
     KeyFields mixed = valid("live");
     mixed["publishable_key"] = valid("test")["publishable_key"];
-    EXPECT_EQ(refused_field(mixed), "publishable_key");
+    EXPECT_EQ(refused_key(mixed), "publishable_key");
     mixed = valid("test");
     mixed["publishable_key"] = valid("live")["publishable_key"];
-    EXPECT_EQ(refused_field(mixed), "publishable_key");
+    EXPECT_EQ(refused_key(mixed), "publishable_key");
 }
 
 TEST(StripeKeys, RefusesMalformedKeysNamingTheField) {
@@ -67,17 +67,17 @@ TEST(StripeKeys, RefusesMalformedKeysNamingTheField) {
     for (const auto& [field, value] : cases) {
         KeyFields fields = valid();
         fields[field] = value;
-        EXPECT_EQ(refused_field(fields), field) << value;
+        EXPECT_EQ(refused_key(fields), field) << value;
     }
 }
 
 TEST(StripeKeys, MissingFieldsAreNamedInFormOrder) {
-    EXPECT_EQ(refused_field({}), "secret_key");
+    EXPECT_EQ(refused_key({}), "secret_key");
     KeyFields fields = valid();
     fields.erase("webhook_secret");
-    EXPECT_EQ(refused_field(fields), "webhook_secret");
+    EXPECT_EQ(refused_key(fields), "webhook_secret");
     fields.erase("publishable_key");
-    EXPECT_EQ(refused_field(fields), "publishable_key");
+    EXPECT_EQ(refused_key(fields), "publishable_key");
 }
 
 TEST(StripeKeys, MaskKeepsPrefixAndLastFour) {

@@ -23,9 +23,9 @@ using rk::test::TempDir;
 
 namespace {
 
-const char* const k_secret = "whsec_6g7NTzD9bW7XqdSQ2bGSGhDRvkPbFLcM";
+const char* const k_webhook_secret = "whsec_6g7NTzD9bW7XqdSQ2bGSGhDRvkPbFLcM";
 
-rk::stripe::StripeKeys keys(const std::string& webhook_secret = k_secret) {
+rk::stripe::StripeKeys keys(const std::string& webhook_secret = k_webhook_secret) {
     return {"sk_test_4eC39HqLyjWDarjtT1zdp7dc", "pk_test_TYooMQauvdEDq54NiTphI7jx", webhook_secret};
 }
 
@@ -105,7 +105,7 @@ protected:
     }
 
     static std::string sign(const std::string& body, std::int64_t t,
-                            const std::string& secret = k_secret) {
+                            const std::string& secret = k_webhook_secret) {
         return "t=" + std::to_string(t) + ",v1=" + rk::stripe::expected_signature(secret, t, body);
     }
 
@@ -172,7 +172,7 @@ TEST_F(StripeStoreTest, StripeToolsDoNotSeeRobokassaMethods) {
     EXPECT_FALSE(rk::stripe::find_stripe_method(s, m_robokassa));
     auto method = rk::stripe::find_stripe_method(s, m_stripe);
     ASSERT_TRUE(method);
-    EXPECT_EQ(method->keys.webhook_secret, k_secret);
+    EXPECT_EQ(method->keys.webhook_secret, k_webhook_secret);
     EXPECT_EQ(rk::stripe::list_stripe_methods(s).size(), 2u);
 }
 

@@ -9,13 +9,13 @@ using rk::json::Value;
 
 namespace {
 
-Value parse(std::string_view text) {
+Value parse_body(std::string_view text) {
     return rk::json::parse(text, "body");
 }
 
 std::string field_of_error(std::string_view text) {
     try {
-        parse(text);
+        parse_body(text);
     } catch (const Error& e) {
         return e.field();
     }
@@ -25,7 +25,7 @@ std::string field_of_error(std::string_view text) {
 } // namespace
 
 TEST(JsonParse, KeepsNumbersAsTheirText) {
-    Value v = parse(R"({"sum": 990.50, "big": 92233720368547758.07, "n": -0, "e": 1e3})");
+    Value v = parse_body(R"({"sum": 990.50, "big": 92233720368547758.07, "n": -0, "e": 1e3})");
     ASSERT_TRUE(v.is(Value::Type::object));
     EXPECT_EQ(v.find("sum")->text, "990.50");
     EXPECT_EQ(v.find("big")->text, "92233720368547758.07");
@@ -35,7 +35,7 @@ TEST(JsonParse, KeepsNumbersAsTheirText) {
 }
 
 TEST(JsonParse, DecodesEscapesAndSurrogatePairs) {
-    Value v = parse(R"(["a\"b\\c\/d\n", "\u0416", "\ud83d\ude00"])");
+    Value v = parse_body(R"(["a\"b\\c\/d\n", "\u0416", "\ud83d\ude00"])");
     ASSERT_EQ(v.items.size(), 3u);
     EXPECT_EQ(v.items[0].text, "a\"b\\c/d\n");
     EXPECT_EQ(v.items[1].text, "Ж");
@@ -76,7 +76,7 @@ TEST(JsonParse, CapsDepthAndSize) {
     EXPECT_EQ(field_of_error(deep), "body");
     std::string shallow(30, '[');
     shallow += std::string(30, ']');
-    EXPECT_NO_THROW(parse(shallow));
+    EXPECT_NO_THROW(parse_body(shallow));
     EXPECT_THROW(rk::json::parse("[1,2,3]", "x", {4, 8}), Error);
 }
 
@@ -107,7 +107,7 @@ TEST(JsonParse, ManyKeysInLinearithmicTime) {
 TEST(JsonDump, IsCompactAndRoundTrips) {
     const char* text = "{ \"items\" : [ {\"name\":\"Ж \\\"q\\\"\", \"sum\": 10.50, \"ok\": true, "
                        "\"none\": null} ] }";
-    std::string compact = rk::json::dump(parse(text));
+    std::string compact = rk::json::dump(parse_body(text));
     EXPECT_EQ(compact, R"({"items":[{"name":"Ж \"q\"","sum":10.50,"ok":true,"none":null}]})");
-    EXPECT_EQ(rk::json::dump(parse(compact)), compact);
+    EXPECT_EQ(rk::json::dump(parse_body(compact)), compact);
 }
