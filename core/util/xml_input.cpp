@@ -19,19 +19,36 @@ std::size_t skip_past(std::string_view text, std::size_t pos, std::string_view t
     return found == std::string_view::npos ? text.size() : found + terminator.size();
 }
 
-// A tag from its '<' to just past its '>', quoted values included; sets
-// `self_closing` for `<name … />`.
+bool is_xml_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// A start tag from its '<' to just past its '>', quoted values included;
+// sets `self_closing` for `<name … />`. A quote opens a value only where
+// Boost's parser (rapidxml) reads one: after the name, a space and an
+// '=' (spaces around it allowed). Anywhere else it is an ordinary
+// character, as in `<'>`, an element rapidxml accepts: taking that quote
+// for a value's start hid every tag after it from the count.
 std::size_t skip_tag(std::string_view text, std::size_t pos, bool& self_closing) {
     char quote = 0;
+    bool past_name = false;
+    bool after_equals = false;
     for (std::size_t i = pos + 1; i < text.size(); ++i) {
         char c = text[i];
         if (quote != 0) {
             quote = c == quote ? '\0' : quote;
-        } else if (c == '"' || c == '\'') {
-            quote = c;
         } else if (c == '>') {
             self_closing = text[i - 1] == '/';
             return i + 1;
+        } else if (is_xml_space(c)) {
+            past_name = true;
+        } else if (past_name && c == '=') {
+            after_equals = true;
+        } else if (after_equals && (c == '"' || c == '\'')) {
+            quote = c;
+            after_equals = false;
+        } else {
+            after_equals = false;
         }
     }
     self_closing = false;
